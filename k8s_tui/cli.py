@@ -1,0 +1,266 @@
+"""Command line: `k8s-tui` starts the wizard; the subcommands work without it.
+
+Bad input ends with one clear message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+from .knowledge import KernelVersion, format_value, load_catalogue
+from .knowledge.explain import explain
+from .yamlio import InputError
+
+# modules that add their own subcommands: each has add_commands(subparsers)
+COMMAND_MODULES = [
+    "k8s_tui.engine.headless",
+    "k8s_tui.backends.commands",
+]
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _entry_json(e) -> dict:
+    return {
+        "key": e.key,
+        "group": e.group.value,
+        "type": e.type.value,
+        "unit": e.unit,
+        "min": e.min,
+        "max": e.max,
+        "allowed": [{"value": a.value, "meaning": a.en, "since_kernel": a.since_kernel} for a in e.allowed] if e.allowed else None,
+        "default": e.default,
+        "default_changes": [c.model_dump() for c in e.default_changes],
+        "default_note": e.default_note,
+        "netns": e.netns,
+        "pod_inherits": e.pod_inherits,
+        "pod_sysctl": e.pod_sysctl.model_dump() if e.pod_sysctl else None,
+        "requires_module": e.requires_module,
+        "added_in": e.added_in,
+        "removed_in": e.removed_in,
+        "overwritten_by": [o.component for o in e.overwritten_by],
+        "protect_kernel_defaults": e.protect_kernel_defaults,
+        "summary": {"en": e.text.en.summary, "zh": e.text.zh.summary},
+        "sources": [s.model_dump() for s in e.sources],
+    }
+
+
+def cmd_catalog(args) -> int:
+    cat = load_catalogue()
+    if args.json:
+        print(json.dumps([_entry_json(e) for e in cat], ensure_ascii=False, indent=1))
+        return 0
+    for group, entries in cat.by_group().items():
+        t = Table(title=group.title, title_justify="left", show_edge=False, pad_edge=False)
+        t.add_column("key", no_wrap=True)
+        t.add_column("default", no_wrap=True)
+        t.add_column("scope", no_wrap=True)
+        t.add_column("summary")
+        for e in entries:
+            t.add_row(e.key, format_value(tuple(e.default)) if isinstance(e.default, list) else str(e.default), "netns" if e.netns else "global", e.words(args.lang).summary)
+        console.print(t)
+        console.print()
+    return 0
+
+
+def cmd_explain(args) -> int:
+    cat = load_catalogue()
+    if args.key not in cat:
+        hint = cat.suggest(args.key)
+        msg = f"unknown sysctl key {args.key!r}"
+        if hint:
+            msg += "; nearest known: " + ", ".join(hint)
+        raise InputError(msg)
+    entry = cat.get(args.key)
+    value = None
+    kernel = KernelVersion.parse(args.kernel) if args.kernel else None
+    if args.value is not None:
+        from .knowledge import check_value, parse_value
+
+        value = parse_value(entry, args.value)
+        problems = check_value(entry, value, kernel)
+        if problems:
+            raise InputError("; ".join(problems))
+    for s in explain(args.key, args.lang, value=value, kernel=kernel):
+        if s.kind == "summary":
+            console.print(Text(s.title, style="bold"))
+            console.print(s.lines[0])
+            console.print()
+            continue
+        console.print(Text(s.title, style="bold underline"))
+        for i, line in enumerate(s.lines):
+            if s.kind == "diagram":
+                mark = s.marked[i] if i < len(s.marked) else False
+                console.print(Text(("> " if mark else "  ") + line, style="bold" if mark else ""))
+            else:
+                console.print(line if s.kind != "text" and s.kind != "note" else Text(line))
+        console.print()
+    return 0
+
+
+def cmd_presets(args) -> int:
+    from .model.presets import get_preset, load_presets
+
+    if args.action == "diff":
+        if len(args.names) != 2:
+            raise InputError("presets diff takes two preset names: k8s-tui presets diff A B")
+        a, b = (get_preset(n) for n in args.names)
+        va, vb = a.resolve(args.proxy_mode).values, b.resolve(args.proxy_mode).values
+        keys = list(va) + [k for k in vb if k not in va]
+        t = Table(show_edge=False, pad_edge=False)
+        t.add_column("key", no_wrap=True)
+        t.add_column(a.name, no_wrap=True)
+        t.add_column(b.name, no_wrap=True)
+        t.add_column("why", ratio=1)
+        same = 0
+        for k in keys:
+            x, y = va.get(k), vb.get(k)
+            if x == y:
+                same += 1
+                continue
+            reasons = []
+            for p in (a, b):
+                r = p.reasons.get(k)
+                if r:
+                    reasons.append(f"{p.name}: {r.zh if args.lang == 'zh' else r.en}")
+            t.add_row(k, format_value(x) if x is not None else "-", format_value(y) if y is not None else "-", "\n".join(reasons))
+        console.print(t)
+        console.print(f"{len(keys) - same} keys differ, {same} agree (kube-proxy mode {args.proxy_mode}).")
+        return 0
+    if args.names:
+        raise InputError("did you mean: k8s-tui presets diff A B")
+    t = Table(show_edge=False, pad_edge=False)
+    t.add_column("name", no_wrap=True)
+    t.add_column("keys", justify="right")
+    t.add_column("version")
+    t.add_column("what")
+    for p in load_presets().values():
+        t.add_row(p.name, str(len(p.all_keys())), p.version, p.description_zh if args.lang == "zh" else p.description_en)
+    console.print(t)
+    return 0
+
+
+def cmd_render_sysctl(args) -> int:
+    from .hostprep.sysctl_conf import render_sysctl_conf
+    from .model.plan import load_plan
+    from .model.presets import get_preset, load_presets
+
+    kernel = KernelVersion.parse(args.kernel) if args.kernel else None
+    src = args.source
+    if src in load_presets():
+        preset = get_preset(src)
+        mode = args.proxy_mode or "iptables"
+        values = preset.resolve(mode).values
+        header = [f"{preset.title} ({preset.source})", f"kube-proxy mode: {mode}" + (f", kernel {kernel}" if kernel else "")]
+    elif Path(src).suffix in (".yaml", ".yml") or Path(src).exists():
+        plan = load_plan(src)
+        mode = args.proxy_mode or plan.kube_proxy_mode.value
+        base = get_preset(plan.preset).resolve(mode) if plan.preset else None
+        values = base.merged(plan.tuning).values if base else plan.tuning.values
+        header = [f"plan {src} ({plan.name})", f"kube-proxy mode: {mode}" + (f", kernel {kernel}" if kernel else "")]
+    else:
+        raise InputError(f"{src!r} is neither a preset ({', '.join(load_presets())}) nor a plan file")
+    sys.stdout.write(render_sysctl_conf(values, kernel=kernel, header=["written by k8s-tui", *header]))
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .model.plan import load_plan
+
+    plan = load_plan(args.plan)
+    console.print(f"{args.plan}: valid plan '{plan.name}' for {plan.tool.value}, {len(plan.hosts)} hosts, {len(plan.tuning.values)} tuned keys")
+    return 0
+
+
+def cmd_tui(args) -> int:
+    from .app import make_app
+
+    plan = None
+    if args.plan:
+        from .model.plan import load_plan
+
+        plan = load_plan(args.plan)
+    app = make_app(plan, demo=args.demo or plan is None)
+    app.run()
+    return app.return_code or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="k8s-tui",
+        description="A terminal wizard from a few Linux hosts to a running Kubernetes cluster, explaining every kernel knob on the way.",
+    )
+    p.add_argument("--version", action="version", version=f"k8s-tui {__version__}")
+    p.add_argument("--plan", help="open the wizard on this plan.yaml")
+    p.add_argument("--demo", action="store_true", help="walk the whole flow on made-up hosts (dry-run, nothing is changed)")
+    p.set_defaults(func=cmd_tui)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("explain", help="explain one sysctl key: what it does, why a node cares, facts, sources")
+    s.add_argument("key")
+    s.add_argument("--lang", choices=["en", "zh"], default="en")
+    s.add_argument("--value", help="show what this value means in practice")
+    s.add_argument("--kernel", help="kernel version for version-dependent rules, e.g. 6.1")
+    s.set_defaults(func=cmd_explain)
+
+    s = sub.add_parser("catalog", help="list every sysctl key the wizard knows")
+    s.add_argument("--json", action="store_true", help="one JSON object per key, with facts and sources")
+    s.add_argument("--lang", choices=["en", "zh"], default="en")
+    s.set_defaults(func=cmd_catalog)
+
+    s = sub.add_parser("presets", help="list the sysctl presets, or compare two: presets diff A B")
+    s.add_argument("action", nargs="?", choices=["list", "diff"], default="list")
+    s.add_argument("names", nargs="*")
+    s.add_argument("--proxy-mode", choices=["iptables", "ipvs", "nftables"], default="ipvs")
+    s.add_argument("--lang", choices=["en", "zh"], default="en")
+    s.set_defaults(func=cmd_presets)
+
+    s = sub.add_parser("render-sysctl", help="print the sysctl.d file a host would get from a preset or a plan")
+    s.add_argument("source", metavar="PRESET|plan.yaml")
+    s.add_argument("--kernel", help="leave out keys this kernel lacks, e.g. 5.15")
+    s.add_argument("--proxy-mode", choices=["iptables", "ipvs", "nftables"])
+    s.set_defaults(func=cmd_render_sysctl)
+
+    s = sub.add_parser("check", help="validate a plan.yaml")
+    s.add_argument("plan")
+    s.set_defaults(func=cmd_check)
+
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        mod.add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as e:
+        err_console.print(Text(f"error: {e}", style="bold red"))
+        return 2
+    except ValueError as e:  # value errors from parsing user input (kernel versions, sysctl values)
+        err_console.print(Text(f"error: {e}", style="bold red"))
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""The shape of one sysctl entry in the knowledge base.
+
+Entries live as YAML under ``knowledge/data/*.yaml`` (one mapping of key -> entry per file) and are
+validated against these models when loaded, so a typo in the data fails the test suite, not the UI.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KERNEL_VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+K8S_VERSION_RE = re.compile(r"^1\.\d+$")
+
+
+class Group(str, Enum):
+    """The groups the tuning screen shows, in this order."""
+
+    forwarding = "forwarding"  # forwarding, bridge netfilter, reverse-path filter
+    setup = "setup"  # connection setup: SYN queue, accept queue, SYN retries, ports
+    teardown = "teardown"  # FIN_WAIT_2, TIME_WAIT
+    keepalive = "keepalive"
+    buffers = "buffers"  # socket buffers, device backlog, window behaviour
+    conntrack = "conntrack"
+    neighbour = "neighbour"  # ARP / NDP table sizes
+    memory = "memory"
+    files = "files"  # files, inotify, aio, processes, mounts
+    kernel = "kernel"  # panics, keys: the kubelet's protect-kernel-defaults set
+
+    @property
+    def title(self) -> str:
+        return GROUP_TITLES[self]
+
+
+GROUP_TITLES = {
+    Group.forwarding: "Forwarding and bridge",
+    Group.setup: "Connection setup",
+    Group.teardown: "Teardown and TIME_WAIT",
+    Group.keepalive: "Keepalive",
+    Group.buffers: "Buffers and queues",
+    Group.conntrack: "Conntrack",
+    Group.neighbour: "Neighbour table",
+    Group.memory: "Memory",
+    Group.files: "Files and processes",
+    Group.kernel: "Kernel panics and keys",
+}
+
+
+class ValueType(str, Enum):
+    bool = "bool"  # 0 or 1
+    int = "int"
+    enum = "enum"  # a small set of ints, each with a meaning
+    pair = "pair"  # two ints separated by whitespace (ip_local_port_range)
+    triple = "triple"  # three ints (tcp_rmem: min default max)
+    ports = "ports"  # a list of ports and ranges, "30000-32767,8080" (ip_local_reserved_ports)
+
+    @property
+    def arity(self) -> int:
+        return {"pair": 2, "triple": 3}.get(self.value, 1)
+
+
+class Words(BaseModel):
+    """Our own explanation, in one language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str = Field(min_length=10, description="one line, what the key is")
+    what: str = Field(min_length=20, description="what the kernel does with the value")
+    why: str = Field(min_length=20, description="why a Kubernetes node cares")
+    tradeoff: str = Field(min_length=20, description="the trade-off and the risks")
+    when: str = Field(min_length=10, description="when to change it, and to what")
+    seed_note: str | None = Field(
+        default=None,
+        description="where the seed article (or common lore) is wrong or out of date, and why",
+    )
+
+
+class Text(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    en: Words
+    zh: Words
+
+
+class EnumValue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: int
+    en: str
+    zh: str
+    since_kernel: str | None = None  # kernel version that added this value
+
+
+class DefaultChange(BaseModel):
+    """The kernel default from a kernel version on (somaxconn: 128, then 4096 from 5.4)."""
+
+    model_config = ConfigDict(extra="forbid")
+    since_kernel: str  # "0" for "as far back as we know"
+    value: int | list[int] | str
+    note: str | None = None
+
+
+class Overwriter(BaseModel):
+    """A component that writes or checks this key behind the admin's back."""
+
+    model_config = ConfigDict(extra="forbid")
+    component: str  # kube-proxy, kubelet, docker, containerd, calico, cilium, systemd ...
+    how_en: str
+    how_zh: str
+
+
+class PodSysctl(BaseModel):
+    """Whether a pod may set the key itself through its securityContext."""
+
+    model_config = ConfigDict(extra="forbid")
+    safe: bool  # in the kubelet's safe set (allowed without --allowed-unsafe-sysctls)
+    since: str | None = None  # Kubernetes minor version that put it in the safe set, "1.29"
+    note: str | None = None
+
+
+class Source(BaseModel):
+    """Where a fact comes from: one fact name, one reference."""
+
+    model_config = ConfigDict(extra="forbid")
+    fact: str  # default, range, netns, pod_inherits, pod_sysctl, module, added_in, removed_in, overwritten_by, preset, behaviour
+    ref: str  # "linux Documentation/networking/ip-sysctl.rst (tcp_syn_retries)", "kubernetes pkg/kubelet/sysctl/safe_sysctls.go"
+
+
+SOURCE_FACTS = {
+    "default",
+    "range",
+    "netns",
+    "pod_inherits",
+    "pod_sysctl",
+    "module",
+    "added_in",
+    "removed_in",
+    "overwritten_by",
+    "behaviour",
+    "preset",
+}
+
+
+class Entry(BaseModel):
+    """Everything we know about one sysctl key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    group: Group
+    type: ValueType
+    unit: Literal["", "seconds", "count", "bytes", "pages", "entries", "ports", "percent", "connections", "packets", "keys"] = ""
+    # the range the wizard accepts, per element for pair/triple; bool is 0..1
+    min: int | None = None
+    max: int | None = None
+    allowed: list[EnumValue] | None = None  # enum only
+    default: int | list[int] | str  # the kernel default on a current kernel
+    default_changes: list[DefaultChange] = Field(default_factory=list)
+    default_note: str | None = None  # e.g. "scales with RAM", "set by module at load time"
+    netns: bool  # per network namespace (True) or global to the host (False)
+    pod_inherits: bool  # a new pod netns copies the node's value (True) or starts from the default (False)
+    pod_inherits_note: str | None = None
+    pod_sysctl: PodSysctl | None = None  # None: not namespaced in Kubernetes' sense, a pod can't set it
+    requires_module: str | None = None  # br_netfilter, nf_conntrack
+    added_in: str | None = None  # kernel version that added the key
+    removed_in: str | None = None  # kernel version that removed it
+    overwritten_by: list[Overwriter] = Field(default_factory=list)
+    protect_kernel_defaults: bool = False  # one of the keys the kubelet checks with protectKernelDefaults
+    diagram: Literal["handshake", "close", "keepalive"] | None = None
+    diagram_mark: str | None = None  # the marker id in that diagram where the key acts
+    related: list[str] = Field(default_factory=list)
+    sources: list[Source] = Field(min_length=1)
+    text: Text
+
+    @field_validator("added_in", "removed_in")
+    @classmethod
+    def _kernel_version(cls, v: str | None) -> str | None:
+        if v is not None and not KERNEL_VERSION_RE.match(v):
+            raise ValueError(f"kernel version must look like 4.12, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Entry:
+        if self.type is ValueType.enum and not self.allowed:
+            raise ValueError(f"{self.key}: an enum needs 'allowed' values")
+        if self.type is ValueType.bool:
+            self.min, self.max = 0, 1
+        if self.type in (ValueType.int, ValueType.pair, ValueType.triple) and (self.min is None or self.max is None):
+            raise ValueError(f"{self.key}: {self.type.value} needs min and max")
+        for s in self.sources:
+            if s.fact not in SOURCE_FACTS:
+                raise ValueError(f"{self.key}: unknown source fact {s.fact!r}; use one of {sorted(SOURCE_FACTS)}")
+        if self.diagram_mark and not self.diagram:
+            raise ValueError(f"{self.key}: diagram_mark without diagram")
+        return self
+
+    def words(self, lang: str = "en") -> Words:
+        return self.text.zh if lang == "zh" else self.text.en
+
+    def allowed_values(self) -> list[int] | None:
+        return [a.value for a in self.allowed] if self.allowed else None

@@ -1,0 +1,146 @@
+"""Hosts and the inventory: who we connect to and what role each plays.
+
+Every field is checked tightly at the edge, because names, users and addresses end up in
+remote commands and file names: nothing here may carry a shell metacharacter.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# RFC 1123 label(s); the same rule Kubernetes applies to node names
+HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+# an address we can dial: a DNS name (letters, digits, dots, dashes) or an IP literal
+DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+# POSIX portable user names (useradd's default rule)
+USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$")
+SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9_./~+@-][A-Za-z0-9_./~+@ -]*$")
+
+
+class Role(str, Enum):
+    control_plane = "control-plane"
+    worker = "worker"
+    etcd = "etcd"
+
+
+def check_address(v: str) -> str:
+    v = v.strip()
+    try:
+        return str(ipaddress.ip_address(v))
+    except ValueError:
+        pass
+    if not DNS_NAME_RE.match(v):
+        raise ValueError(f"{v!r} is neither an IP address nor a DNS name (letters, digits, dots and dashes)")
+    return v
+
+
+class Host(BaseModel):
+    """One machine. No secret lives here: passwords and passphrases are asked at run time."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    name: str = Field(description="node name: lower-case RFC 1123, as Kubernetes requires")
+    address: str = Field(description="IP address or DNS name to SSH to")
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = "root"
+    key_file: str | None = None
+    roles: list[Role] = Field(default_factory=lambda: [Role.worker], min_length=1)
+    proxy_jump: str | None = Field(default=None, description="user@host:port of a jump host")
+    labels: dict[str, str] = Field(default_factory=dict, description="free-form notes kept from an import")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not HOSTNAME_RE.match(v):
+            raise ValueError(
+                f"{v!r} is not a valid node name: lower-case letters, digits, '-' and '.', "
+                "starting and ending with a letter or digit (RFC 1123)"
+            )
+        return v
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        return check_address(v)
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, v: str) -> str:
+        if not USER_RE.match(v):
+            raise ValueError(f"{v!r} is not a valid user name (lower-case letters, digits, '_' and '-', up to 32)")
+        return v
+
+    @field_validator("key_file")
+    @classmethod
+    def _key_file(cls, v: str | None) -> str | None:
+        if v is not None and (not v or not SAFE_PATH_RE.match(v)):
+            raise ValueError(f"{v!r} is not a plain file path (letters, digits, and _ . / ~ + @ - space)")
+        return v
+
+    @field_validator("proxy_jump")
+    @classmethod
+    def _jump(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        m = re.match(r"^(?:([^@]+)@)?([^:@]+)(?::(\d{1,5}))?$", v)
+        if not m:
+            raise ValueError(f"{v!r} is not a jump host of the form [user@]host[:port]")
+        user, host, port = m.groups()
+        if user is not None and not USER_RE.match(user):
+            raise ValueError(f"jump host user {user!r} is not a valid user name")
+        check_address(host)
+        if port is not None and not 1 <= int(port) <= 65535:
+            raise ValueError(f"jump host port {port} is outside 1..65535")
+        return v
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, v: list[Role]) -> list[Role]:
+        out: list[Role] = []
+        for r in v:
+            if r not in out:
+                out.append(r)
+        return out
+
+    @property
+    def is_control_plane(self) -> bool:
+        return Role.control_plane in self.roles
+
+    @property
+    def is_worker(self) -> bool:
+        return Role.worker in self.roles
+
+    @property
+    def is_etcd(self) -> bool:
+        return Role.etcd in self.roles
+
+
+class Inventory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hosts: list[Host] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Inventory:
+        seen: set[str] = set()
+        for h in self.hosts:
+            if h.name in seen:
+                raise ValueError(f"host name {h.name!r} is used twice; node names must be unique")
+            seen.add(h.name)
+        return self
+
+    def control_planes(self) -> list[Host]:
+        return [h for h in self.hosts if h.is_control_plane]
+
+    def workers(self) -> list[Host]:
+        return [h for h in self.hosts if h.is_worker and not h.is_control_plane]
+
+    def get(self, name: str) -> Host:
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        raise KeyError(name)

@@ -1,0 +1,199 @@
+"""The cluster plan: every answer the wizard collects, saved as plan.yaml.
+
+A plan never holds a secret: ``extra="forbid"`` everywhere means a ``password:`` field in a
+hand-edited plan is refused, not silently carried along.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..yamlio import InputError, dump_yaml, line_of, load_yaml, load_yaml_text, plain
+from .hosts import Host, Inventory, Role, check_address
+from .tuning import TuningProfile
+
+K8S_VERSION_RE = re.compile(r"^v?(1\.(\d+))(\.\d+)?$")
+SYSCTL_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.conf$")
+CLUSTER_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class Tool(str, Enum):
+    kubeadm = "kubeadm"
+    kubespray = "kubespray"
+    kubeasz = "kubeasz"
+    kops = "kops"
+
+
+class ProxyMode(str, Enum):
+    iptables = "iptables"
+    ipvs = "ipvs"
+    nftables = "nftables"
+
+
+class Cni(str, Enum):
+    calico = "calico"
+    flannel = "flannel"
+    cilium = "cilium"
+    manifest = "manifest"  # a file or URL the user gives (cni_manifest)
+    none = "none"
+
+
+class Runtime(str, Enum):
+    containerd = "containerd"
+    crio = "cri-o"
+
+
+class ClusterPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    name: str = "k8s"
+    tool: Tool = Tool.kubeadm
+    kubernetes_version: str = "1.33.0"
+    control_plane_endpoint: str | None = Field(default=None, description="host[:port] of the API server or its load balancer")
+    pod_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.96.0.0/12"
+    cni: Cni = Cni.calico
+    cni_manifest: str | None = None
+    kube_proxy_mode: ProxyMode = ProxyMode.nftables
+    container_runtime: Runtime = Runtime.containerd
+    sysctl_file: str = "90-k8s-tui.conf"
+    preset: str | None = Field(default=None, description="name of the preset the tuning started from")
+    hosts: list[Host] = Field(default_factory=list)
+    tuning: TuningProfile = Field(default_factory=TuningProfile)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not CLUSTER_NAME_RE.match(v):
+            raise ValueError(f"{v!r} is not a valid cluster name (lower-case letters, digits and '-')")
+        return v
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        m = K8S_VERSION_RE.match(str(v).strip())
+        if not m:
+            raise ValueError(f"{v!r} is not a Kubernetes version like 1.33 or 1.33.2")
+        return str(v).strip().lstrip("v")
+
+    @field_validator("pod_cidr", "service_cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        try:
+            return str(ipaddress.ip_network(str(v).strip(), strict=True))
+        except ValueError as e:
+            raise ValueError(f"{v!r} is not a network in CIDR form like 10.244.0.0/16 ({e})") from None
+
+    @field_validator("control_plane_endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        host, port = v, None
+        if v.startswith("["):  # [v6]:port
+            m = re.match(r"^\[([^\]]+)\](?::(\d+))?$", v)
+            if not m:
+                raise ValueError(f"{v!r} is not host[:port]")
+            host, port = m.groups()
+        elif v.count(":") == 1:
+            host, port = v.split(":")
+        check_address(host)
+        if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise ValueError(f"port {port!r} in {v!r} is outside 1..65535")
+        return v
+
+    @field_validator("sysctl_file")
+    @classmethod
+    def _sysctl_file(cls, v: str) -> str:
+        if not SYSCTL_FILE_RE.match(v):
+            raise ValueError(f"{v!r} is not a plain sysctl.d file name ending in .conf (letters, digits, . _ -)")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClusterPlan:
+        Inventory(hosts=self.hosts)  # unique names
+        if self.cni is Cni.manifest and not self.cni_manifest:
+            raise ValueError("cni is 'manifest' but cni_manifest (a file path or URL) is empty")
+        if self.hosts and not any(h.is_control_plane for h in self.hosts):
+            raise ValueError("no host has the control-plane role")
+        a = ipaddress.ip_network(self.pod_cidr)
+        b = ipaddress.ip_network(self.service_cidr)
+        if a.version == b.version and a.overlaps(b):
+            raise ValueError(f"pod_cidr {self.pod_cidr} overlaps service_cidr {self.service_cidr}")
+        return self
+
+    @property
+    def k8s_minor(self) -> int:
+        return int(K8S_VERSION_RE.match(self.kubernetes_version).group(2))
+
+    @property
+    def inventory(self) -> Inventory:
+        return Inventory(hosts=self.hosts)
+
+    def first_control_plane(self) -> Host | None:
+        return next((h for h in self.hosts if Role.control_plane in h.roles), None)
+
+    def to_yaml(self) -> str:
+        return dump_yaml(plan_to_doc(self))
+
+
+def _format_errors(source: str, doc: Any, e: ValidationError, prefix: tuple = ()) -> str:
+    lines = []
+    for err in e.errors():
+        loc = (*prefix, *err["loc"])
+        # tuning.values.<key> is where a sysctl error lands; show it as tuning.<key>
+        shown = [str(p) for p in loc if p != "values"]
+        field = ".".join(shown) or "(top level)"
+        line = line_of(doc, tuple(p for p in loc))
+        where = f" line {line}" if line else ""
+        value = err.get("input")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (not part of a plan; secrets such as passwords never belong in a plan file)"
+        elif not isinstance(value, (dict, list)) and value is not None and repr(value) not in msg:
+            msg = f"{msg} (got {value!r})"
+        lines.append(f"{source}{where}: {field}: {msg}")
+    return "\n".join(lines)
+
+
+def plan_from_doc(doc: Any, source: str) -> ClusterPlan:
+    if not isinstance(doc, dict):
+        raise InputError(f"{source}: expected a mapping at the top level of a plan")
+    data = plain(doc)
+    # the file form is ``tuning: {key: value}``; the model keeps them under ``values``
+    if isinstance(data.get("tuning"), dict):
+        data["tuning"] = {"values": data["tuning"]}
+        if isinstance(doc.get("tuning"), dict):
+            doc = {**doc, "tuning": {"values": doc["tuning"]}}
+    try:
+        return ClusterPlan.model_validate(data)
+    except ValidationError as e:
+        raise InputError(_format_errors(source, doc, e)) from None
+
+
+def load_plan(path: str | Path) -> ClusterPlan:
+    return plan_from_doc(load_yaml(path), str(path))
+
+
+def load_plan_text(text: str, source: str = "<plan>") -> ClusterPlan:
+    return plan_from_doc(load_yaml_text(text, source), source)
+
+
+def plan_to_doc(plan: ClusterPlan) -> dict:
+    data = plan.model_dump(mode="json", exclude_none=True)
+    data["tuning"] = data.get("tuning", {}).get("values", {})
+    return data
+
+
+def save_plan(plan: ClusterPlan, path: str | Path) -> None:
+    """Write atomically so a crash never leaves half a plan."""
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.tmp")
+    tmp.write_text("# k8s-tui cluster plan (no secrets are ever stored here)\n" + dump_yaml(plan_to_doc(plan)), encoding="utf-8")
+    tmp.replace(p)

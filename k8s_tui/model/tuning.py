@@ -1,0 +1,60 @@
+"""A set of sysctl values, each checked against the knowledge base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+from ..knowledge import KernelVersion, SysctlValue, check_value, format_value, load_catalogue, parse_value
+from ..knowledge.values import ValueError_
+
+
+class TuningProfile(BaseModel):
+    """key -> value, in the order given. Unknown keys and bad values are refused with the rule broken."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    values: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _check(cls, raw: Any) -> dict[str, SysctlValue]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            raise ValueError("expected a mapping of sysctl key -> value")
+        cat = load_catalogue()
+        out: dict[str, SysctlValue] = {}
+        for key, val in raw.items():
+            if not isinstance(key, str) or key not in cat:
+                hint = cat.suggest(str(key))
+                more = f"; did you mean {', '.join(hint)}?" if hint else ""
+                raise ValueError(f"unknown sysctl key {key!r}{more}")
+            entry = cat.get(key)
+            try:
+                value = parse_value(entry, val)
+            except ValueError_ as e:
+                raise ValueError(str(e)) from None
+            problems = check_value(entry, value)
+            if problems:
+                raise ValueError("; ".join(problems))
+            out[key] = value
+        return out
+
+    @field_serializer("values")
+    def _dump(self, values: dict[str, SysctlValue]) -> dict[str, int | str]:
+        return {k: v if isinstance(v, int) else format_value(v) for k, v in values.items()}
+
+    def problems_for_kernel(self, kernel: KernelVersion) -> dict[str, list[str]]:
+        cat = load_catalogue()
+        out = {}
+        for k, v in self.values.items():
+            p = check_value(cat.get(k), v, kernel)
+            if p:
+                out[k] = p
+        return out
+
+    def merged(self, other: TuningProfile) -> TuningProfile:
+        """This profile with ``other``'s values on top (other wins)."""
+        return TuningProfile.model_construct(values={**self.values, **other.values})
