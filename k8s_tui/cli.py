@@ -24,6 +24,7 @@ from .yamlio import InputError
 COMMAND_MODULES = [
     "k8s_tui.engine.headless",
     "k8s_tui.backends.commands",
+    "k8s_tui.backends.kubeadm.commands",
 ]
 
 console = Console(highlight=False)
@@ -239,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             mod = importlib.import_module(name)
         except ModuleNotFoundError as e:
-            if e.name != name:
+            if not (e.name and (name == e.name or name.startswith(e.name + "."))):
                 raise
             continue
         mod.add_commands(sub)
@@ -252,10 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except InputError as e:
-        err_console.print(Text(f"error: {e}", style="bold red"))
+        err_console.print(Text(f"error: {e}", style="bold red"), soft_wrap=True)
         return 2
     except ValueError as e:  # value errors from parsing user input (kernel versions, sysctl values)
-        err_console.print(Text(f"error: {e}", style="bold red"))
+        err_console.print(Text(f"error: {e}", style="bold red"), soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         err_console.print("interrupted")

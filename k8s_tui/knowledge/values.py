@@ -59,6 +59,8 @@ def parse_value(entry: Entry, raw: object) -> SysctlValue:
     t = entry.type
     if t is ValueType.ports:
         text = str(raw).strip().replace(" ", "") if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
+        if text == "":
+            return ""  # nothing reserved
         if text is None or not _PORTS_RE.match(text):
             raise ValueError_(f"{key}: {raw!r} is not a port list (like 30000-32767 or 8080,9000-9100)")
         return text
@@ -85,7 +87,7 @@ def check_value(entry: Entry, value: SysctlValue, kernel: KernelVersion | None =
         if entry.removed_in and kernel >= KernelVersion.parse(entry.removed_in):
             problems.append(f"{key} was removed in kernel {entry.removed_in} (host has {kernel})")
     if entry.type is ValueType.ports:
-        for part in str(value).split(","):
+        for part in filter(None, str(value).split(",")):
             lo, _, hi = part.partition("-")
             a, b = int(lo), int(hi or lo)
             if not (1 <= a <= 65535 and 1 <= b <= 65535) or a > b:

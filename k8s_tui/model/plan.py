@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..yamlio import InputError, dump_yaml, line_of, load_yaml, load_yaml_text, plain
 from .hosts import Host, Inventory, Role, check_address
-from .tuning import TuningProfile
+from .tuning import TuningProfile, parse_tuning
 
 K8S_VERSION_RE = re.compile(r"^v?(1\.(\d+))(\.\d+)?$")
 SYSCTL_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.conf$")
@@ -150,7 +150,7 @@ def _format_errors(source: str, doc: Any, e: ValidationError, prefix: tuple = ()
         # tuning.values.<key> is where a sysctl error lands; show it as tuning.<key>
         shown = [str(p) for p in loc if p != "values"]
         field = ".".join(shown) or "(top level)"
-        line = line_of(doc, tuple(p for p in loc))
+        line = line_of(doc, tuple(p for p in loc if p != "values"))
         where = f" line {line}" if line else ""
         value = err.get("input")
         msg = err["msg"].removeprefix("Value error, ")
@@ -169,8 +169,17 @@ def plan_from_doc(doc: Any, source: str) -> ClusterPlan:
     # the file form is ``tuning: {key: value}``; the model keeps them under ``values``
     if isinstance(data.get("tuning"), dict):
         data["tuning"] = {"values": data["tuning"]}
-        if isinstance(doc.get("tuning"), dict):
-            doc = {**doc, "tuning": {"values": doc["tuning"]}}
+    # sysctl values are checked first, one message per key, each with its own line
+    tuning = data.get("tuning", {}).get("values") if isinstance(data.get("tuning"), dict) else None
+    if isinstance(tuning, dict):
+        _, problems = parse_tuning(tuning)
+        if problems:
+            lines = []
+            for key, msg in problems:
+                line = line_of(doc, ("tuning", key))
+                where = f" line {line}" if line else ""
+                lines.append(f"{source}{where}: tuning.{key}: {msg}")
+            raise InputError("\n".join(lines))
     try:
         return ClusterPlan.model_validate(data)
     except ValidationError as e:

@@ -10,6 +10,33 @@ from ..knowledge import KernelVersion, SysctlValue, check_value, format_value, l
 from ..knowledge.values import ValueError_
 
 
+def parse_tuning(raw: dict) -> tuple[dict[str, SysctlValue], list[tuple[str, str]]]:
+    """Parse and check every key -> value; return the good values and (key, problem) pairs.
+
+    Problems do not repeat the key, so a caller can put it in front as the field name."""
+    cat = load_catalogue()
+    out: dict[str, SysctlValue] = {}
+    problems: list[tuple[str, str]] = []
+    for key, val in raw.items():
+        if not isinstance(key, str) or key not in cat:
+            hint = cat.suggest(str(key))
+            more = f"; did you mean {', '.join(hint)}?" if hint else ""
+            problems.append((str(key), f"unknown sysctl key {key!r}{more}"))
+            continue
+        entry = cat.get(key)
+        try:
+            value = parse_value(entry, val)
+        except ValueError_ as e:
+            problems.append((key, str(e).removeprefix(f"{key}: ")))
+            continue
+        bad = check_value(entry, value)
+        if bad:
+            problems.append((key, "; ".join(b.removeprefix(f"{key}: ") for b in bad)))
+            continue
+        out[key] = value
+    return out, problems
+
+
 class TuningProfile(BaseModel):
     """key -> value, in the order given. Unknown keys and bad values are refused with the rule broken."""
 
@@ -24,23 +51,11 @@ class TuningProfile(BaseModel):
             return {}
         if not isinstance(raw, dict):
             raise ValueError("expected a mapping of sysctl key -> value")
-        cat = load_catalogue()
-        out: dict[str, SysctlValue] = {}
-        for key, val in raw.items():
-            if not isinstance(key, str) or key not in cat:
-                hint = cat.suggest(str(key))
-                more = f"; did you mean {', '.join(hint)}?" if hint else ""
-                raise ValueError(f"unknown sysctl key {key!r}{more}")
-            entry = cat.get(key)
-            try:
-                value = parse_value(entry, val)
-            except ValueError_ as e:
-                raise ValueError(str(e)) from None
-            problems = check_value(entry, value)
-            if problems:
-                raise ValueError("; ".join(problems))
-            out[key] = value
-        return out
+        values, problems = parse_tuning(raw)
+        if problems:
+            key, msg = problems[0]
+            raise ValueError(f"{key}: {msg}")
+        return values
 
     @field_serializer("values")
     def _dump(self, values: dict[str, SysctlValue]) -> dict[str, int | str]:
