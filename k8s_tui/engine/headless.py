@@ -1,0 +1,392 @@
+"""The engine without the UI: ``apply``, ``runs``, ``resume`` and ``rollback`` subcommands.
+
+Progress is plain text: one line per step per host as it finishes, live output with ``--follow``
+(each line prefixed by its host), and a per-host summary table at the end. The exit status is 0
+only when every host succeeded, 1 when one did not, 2 for bad input or a refused confirmation, and
+130 when interrupted (the journal then says where ``resume`` picks up).
+
+``--dry-run`` runs the same steps on the DryRunExecutor: nothing on any host changes, no journal
+is written, and every command and file write is printed per host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..yamlio import InputError
+from .dryrun import DryRunExecutor
+from .events import HostLost, HostSkipped, OutputLine, RunFinished, RunStarted, StepFinished
+from .executor import ExecOptions, Executor, HostKeyInfo
+from .journal import list_runs
+from .runner import Runner, RunnerError, RunPlan
+from .state import run_dir, state_dir
+from .text import clean_line
+
+STATUS_STYLE = {
+    "ok": "green",
+    "changed": "yellow",
+    "unchanged": "green",
+    "failed": "bold red",
+    "skipped": "dim",
+    "lost": "bold red",
+    "incomplete": "red",
+    "interrupted": "bold red",
+}
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _err_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+# -- the argparse side ---------------------------------------------------------------------------
+
+
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dry-run", action="store_true",
+                   help="change nothing: show every command and file per host (no SSH, no journal)")
+    p.add_argument("--follow", action="store_true", help="print every output line as it comes, prefixed by its host")
+    p.add_argument("--accept-new-host-keys", action="store_true",
+                   help="trust host keys not yet in known_hosts (a changed key is still refused)")
+    p.add_argument("--known-hosts", metavar="FILE", help="known_hosts file to check host keys against (default ~/.ssh/known_hosts)")
+    p.add_argument("--max-hosts", metavar="N", type=_positive_int, help="at most N hosts at once (default 64)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
+
+
+def add_commands(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "apply",
+        help="prepare the plan's hosts over SSH, without the UI",
+        description="Run the plan's steps on every host at once. Asks before changing anything unless --yes.",
+    )
+    p.add_argument("plan", metavar="PLAN", help="plan.yaml saved by the wizard")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _executor_args(p)
+    p.set_defaults(func=cmd_apply)
+
+    p = subparsers.add_parser("runs", help="list past runs and how they ended", description="List the runs in the state directory.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_runs)
+
+    p = subparsers.add_parser(
+        "resume",
+        help="run an interrupted or failed run's plan again, skipping the steps it finished",
+        description="Start a new run of the plan a run applied; steps that run finished (ok, changed, unchanged) are skipped per host.",
+    )
+    p.add_argument("run", metavar="RUN", help="run id (see `k8s-tui runs`)")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _executor_args(p)
+    p.set_defaults(func=cmd_resume)
+
+    p = subparsers.add_parser(
+        "rollback",
+        help="restore what a run changed (the sysctl file and live values) from its backups on the hosts",
+        description="Put back the files and live values a run saved on each host before changing them.",
+    )
+    p.add_argument("run", metavar="RUN", help="run id (see `k8s-tui runs`)")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _executor_args(p)
+    p.set_defaults(func=cmd_rollback)
+
+
+# -- printing ------------------------------------------------------------------------------------
+
+
+class Printer:
+    """A bus subscriber that prints progress as plain lines."""
+
+    def __init__(self, console: Console, *, follow: bool = False, width: int = 12):
+        self.console = console
+        self.follow = follow
+        self.width = width
+        self.step_width = 10
+
+    def __call__(self, ev: Any) -> None:
+        t = type(ev)
+        if t is OutputLine:
+            if self.follow:
+                text = clean_line(ev.text)
+                style = {"stderr": "red", "cmd": "bold", "info": "cyan"}.get(ev.stream, "")
+                line = Text(f"{ev.host:<{self.width}} | ", style="dim")
+                line.append(text, style=style)
+                self.console.print(line)
+            return
+        if t is RunStarted:
+            self.width = max([4, *(len(h) for h in ev.hosts)])
+            self.step_width = max([4, *(len(s) for s in ev.steps)])
+            resumed = f", resuming {ev.resumed_from}" if ev.resumed_from else ""
+            self.console.print(f"run {ev.run_id}: {len(ev.hosts)} host(s), steps {', '.join(ev.steps)}{resumed}")
+        elif t is StepFinished:
+            line = Text(f"{ev.host:<{self.width}}  {ev.step_id:<{self.step_width}}  ")
+            line.append(f"{ev.status:<9}", style=STATUS_STYLE.get(ev.status, ""))
+            line.append(f" {ev.duration_s:6.1f}s" if ev.status != "skipped" else " " * 8)
+            if ev.message:
+                line.append(f"  {ev.message}")
+            self.console.print(line)
+            if ev.hint and ev.status == "failed":
+                self.console.print(Text(f"{'':<{self.width}}  hint: {ev.hint}", style="dim"))
+        elif t is HostLost:
+            self.console.print(Text(f"{ev.host:<{self.width}}  host lost ({ev.kind}): {ev.reason}", style="bold red"))
+        elif t is HostSkipped:
+            self.console.print(Text(f"{ev.host:<{self.width}}  host skipped: {ev.reason}", style="dim"))
+
+
+def print_summary(console: Console, result: RunFinished, journal_dir: Path | None) -> None:
+    t = Table(title=f"run {result.run_id}: {result.status}", title_justify="left", show_edge=False, pad_edge=False)
+    t.add_column("host", no_wrap=True)
+    t.add_column("result", no_wrap=True)
+    t.add_column("changed", justify="right")
+    t.add_column("no change", justify="right")
+    t.add_column("failed", justify="right")
+    t.add_column("skipped", justify="right")
+    t.add_column("time", justify="right")
+    t.add_column("detail")
+    for host, s in result.summary.items():
+        c = s.get("counts", {})
+        detail = ""
+        if s.get("failed_step"):
+            detail = f"{s['failed_step']}: {s.get('message', '')}"
+        t.add_row(
+            host,
+            Text(s["status"], style=STATUS_STYLE.get(s["status"], "")),
+            str(c.get("changed", 0)),
+            str(c.get("unchanged", 0) + c.get("ok", 0)),
+            str(c.get("failed", 0)),
+            str(c.get("skipped", 0)),
+            f"{s.get('duration_s', 0):.1f}s",
+            detail,
+        )
+    console.print()
+    console.print(t)
+    if journal_dir is not None:
+        console.print(f"journal and per-host logs: {journal_dir}")
+
+
+def print_dry_run(console: Console, ex: DryRunExecutor, hosts: list[str]) -> None:
+    console.print()
+    console.print(Text("dry run: nothing was changed on any host; this is what would run there", style="bold"))
+    for host in hosts:
+        calls = [c for c in ex.calls if c.host == host and c.kind in ("run", "write")]
+        console.print()
+        console.print(Text(f"== {host}: {sum(c.kind == 'run' for c in calls)} command(s), "
+                           f"{sum(c.kind == 'write' for c in calls)} file write(s)", style="bold"))
+        for c in calls:
+            where = f"[{c.step_id or '-'}] "
+            if c.kind == "run":
+                console.print(Text(f"  {where}$ {c.command}"))
+            else:
+                backup = f", old content saved to {c.backup_dir}/" if c.backup_dir else ""
+                console.print(Text(f"  {where}write {c.path} (mode {c.mode:o}{backup})"))
+                body = (c.content or b"").decode("utf-8", errors="replace")
+                for ln in body.splitlines():
+                    console.print(Text(f"      | {ln}", style="dim"))
+
+
+# -- prompts -------------------------------------------------------------------------------------
+
+
+def _isatty() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def confirm(console: Console, question: str) -> bool | None:
+    """True/False from the user; None when there is no terminal to ask on."""
+    if not _isatty():
+        return None
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+async def _host_key_prompt(info: HostKeyInfo) -> bool:
+    con = _err_console()
+    con.print(f"{info.host} ({info.address} port {info.port}) presents a {info.key_type} key not in known_hosts:")
+    con.print(f"  {info.fingerprint}")
+    answer = await asyncio.to_thread(input, "Trust it and add it to known_hosts? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+async def _secret_prompt(prompt: str) -> str | None:
+    try:
+        return await asyncio.to_thread(getpass.getpass, f"{prompt}: ")
+    except EOFError:
+        return None
+
+
+def make_executor(args: argparse.Namespace) -> Executor:
+    if getattr(args, "dry_run", False):
+        return DryRunExecutor(speed=0)
+    try:
+        from .ssh import SshExecutor
+    except ImportError as e:  # pragma: no cover - only while the SSH executor is missing
+        raise InputError(f"the SSH executor is not available ({e}); --dry-run still works") from None
+    options = ExecOptions(
+        known_hosts=args.known_hosts,
+        accept_new_host_keys=bool(args.accept_new_host_keys),
+        max_concurrent_hosts=args.max_hosts or ExecOptions().max_concurrent_hosts,
+    )
+    tty = _isatty()
+    return SshExecutor(options, host_key_prompt=_host_key_prompt if tty else None, secret_prompt=_secret_prompt if tty else None)
+
+
+# -- the commands --------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace, plan: Any, run_plan: RunPlan, *, action: str, resume_from: str | None = None,
+         plan_text: str | None = None) -> int:
+    out, err = _console(), _err_console()
+    dry = bool(getattr(args, "dry_run", False))
+    hosts = [h.name for h in plan.hosts]
+    if not hosts:
+        err.print("error: the plan has no hosts")
+        return 2
+    if not dry and not args.yes:
+        steps = ", ".join(s.id for s in run_plan.steps())
+        out.print(f"{action}: {len(hosts)} host(s) ({', '.join(hosts)}); steps: {steps}")
+        ok = confirm(out, f"{action} on {len(hosts)} host(s)?")
+        if ok is None:
+            err.print(f"refusing to {action} without confirmation: stdin is not a terminal; pass --yes to go ahead "
+                      "(or --dry-run to see what would happen)")
+            return 2
+        if not ok:
+            err.print("nothing done")
+            return 2
+    executor = make_executor(args)
+    options = ExecOptions(max_concurrent_hosts=args.max_hosts or ExecOptions().max_concurrent_hosts)
+    runner = Runner(plan, run_plan, executor, options=options, journal=not dry, resume_from=resume_from, plan_text=plan_text)
+    printer = Printer(out, follow=bool(args.follow))
+    runner.bus.subscribe(printer)
+
+    async def go() -> RunFinished:
+        try:
+            return await runner.run()
+        finally:
+            await executor.close()
+
+    try:
+        result = asyncio.run(go())
+    except RunnerError as e:
+        err.print(f"error: {e}")
+        return 2
+    except KeyboardInterrupt:
+        err.print()
+        if runner.journal is not None:
+            err.print(f"interrupted: the journal of run {runner.run_id} is in {runner.journal.dir}; "
+                      f"`k8s-tui resume {runner.run_id}` continues from the first unfinished step")
+        else:
+            err.print("interrupted")
+        return 130
+    if isinstance(executor, DryRunExecutor):
+        print_dry_run(out, executor, hosts)
+    print_summary(out, result, runner.journal.dir if runner.journal else None)
+    if result.status == "interrupted":
+        return 130
+    return 0 if result.status == "finished" and all(s.get("ok") for s in result.summary.values()) else 1
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from ..model.plan import load_plan
+    from .planning import plan_steps
+
+    try:
+        plan = load_plan(args.plan)
+        text = Path(args.plan).read_text(encoding="utf-8")
+    except InputError as e:
+        _err_console().print(Text(f"error: {e}", style="bold red"))
+        return 2
+    return _run(args, plan, plan_steps(plan), action="apply", plan_text=text)
+
+
+def _run_plan(run_id: str) -> tuple[Any, str]:
+    from ..model.plan import load_plan
+
+    try:
+        d = run_dir(run_id)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    p = d / "plan.yaml"
+    if not p.exists():
+        known = ", ".join(r.run_id for r in list_runs()[-5:]) or "none"
+        raise InputError(f"no run {run_id} in {d.parent} (recent runs: {known})")
+    return load_plan(p), p.read_text(encoding="utf-8")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from .planning import plan_steps
+
+    try:
+        plan, text = _run_plan(args.run)
+    except InputError as e:
+        _err_console().print(Text(f"error: {e}", style="bold red"))
+        return 2
+    return _run(args, plan, plan_steps(plan), action="resume", resume_from=None if args.dry_run else args.run, plan_text=text)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from .planning import rollback_steps
+
+    try:
+        plan, text = _run_plan(args.run)
+    except InputError as e:
+        _err_console().print(Text(f"error: {e}", style="bold red"))
+        return 2
+    return _run(args, plan, rollback_steps(plan, args.run), action=f"roll back run {args.run}", plan_text=text)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    out = _console()
+    runs = list_runs()
+    if args.json:
+        print(json.dumps([
+            {"run_id": r.run_id, "started": r.started, "finished": r.finished, "status": r.status, "plan": r.plan_name,
+             "hosts": r.hosts, "ok": r.ok, "resumed_from": r.resumed_from, "path": str(r.path),
+             "summary": {h: {"status": s.get("status"), "failed_step": s.get("failed_step")} for h, s in r.summary.items()}}
+            for r in runs
+        ], indent=1))
+        return 0
+    if not runs:
+        out.print(f"no runs yet in {state_dir() / 'runs'}")
+        return 0
+    t = Table(show_edge=False, pad_edge=False)
+    for col in ("run", "started", "plan", "status", "hosts ok", "resumed from"):
+        t.add_column(col, no_wrap=True)
+    for r in runs:
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else "?"
+        n_ok = sum(1 for s in r.summary.values() if s.get("ok"))
+        status = r.status if r.status != "finished" else ("ok" if r.ok else "failed")
+        t.add_row(r.run_id, started, r.plan_name, Text(status, style=STATUS_STYLE.get(status, "green" if status == "ok" else "")),
+                  f"{n_ok}/{len(r.hosts)}" if r.summary else f"?/{len(r.hosts)}", r.resumed_from or "")
+    out.print(t)
+    out.print(f"in {state_dir() / 'runs'}")
+    return 0
+
+
+__all__ = ["Printer", "add_commands", "cmd_apply", "cmd_resume", "cmd_rollback", "cmd_runs", "make_executor", "print_summary"]

@@ -1,0 +1,208 @@
+"""A step: one idempotent change on a host, with a read-only check and a verification.
+
+The runner calls, per host: ``check`` (read-only; True means the host is already as wanted, the
+step ends "unchanged"), then ``apply``, then ``verify`` (raise ``StepFailed`` on any mismatch). A
+step never talks to the executor around the context: ``ctx.run`` streams every line as an event
+and turns a non-zero exit into ``StepFailed`` with the command's last error lines.
+
+``CURRENT`` tells whoever is interested (the dry-run executor, for its ``fail-*`` hosts and its
+recording) which step and phase a command belongs to; it is set by the runner per task.
+"""
+
+from __future__ import annotations
+
+import shlex
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..model.hosts import Host
+from .events import EventBus, OutputLine
+from .executor import CommandResult, ExecError, Executor, WriteResult
+
+if TYPE_CHECKING:
+    from ..model.plan import ClusterPlan
+
+BACKUP_ROOT = "/var/lib/k8s-tui/backup"
+
+Phase = Literal["check", "apply", "gather", "verify"]
+TargetName = Literal["all", "first-control-plane", "control-planes", "workers"]
+# a predicate gets the host and the plan (None when the runner has no plan)
+TargetPredicate = Callable[[Host, "ClusterPlan | None"], bool]
+Targets = TargetName | TargetPredicate
+
+
+@dataclass(frozen=True)
+class StepPhase:
+    step_id: str
+    phase: str  # check | apply | gather (apply of a read-only step) | verify
+
+
+# which step and phase the running task is in (None outside a step)
+CURRENT: ContextVar[StepPhase | None] = ContextVar("k8s_tui_step_phase", default=None)
+
+
+class StepFailed(Exception):
+    """The step could not reach its desired state on this host; ``hint`` says what to do."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+# ExecError kinds that mean the host itself is gone or unusable, not that one command failed
+HOST_LEVEL_KINDS = frozenset({"unreachable", "refused", "auth", "hostkey-unknown", "hostkey-changed", "sudo-password", "lost"})
+
+
+def quote_argv(argv: list[str]) -> str:
+    return shlex.join(argv)
+
+
+@dataclass
+class StepContext:
+    """What a step sees of the run, for one host."""
+
+    host: Host
+    executor: Executor
+    run_id: str
+    plan: ClusterPlan | None
+    facts: dict[str, Any]  # per host, shared by every step of the run on that host
+    step_id: str
+    bus: EventBus
+    scratch: dict[str, Any] = field(default_factory=dict)  # per host and step attempt: check -> apply -> verify
+    command_timeout: float | None = None
+
+    @property
+    def backup_dir(self) -> str:
+        """Where this run saves what it replaces on the host: /var/lib/k8s-tui/backup/<run_id>."""
+        return f"{BACKUP_ROOT}/{self.run_id}"
+
+    def log(self, text: str) -> None:
+        """A line of the step's own narration, shown with the host's output and kept in its log."""
+        for line in str(text).splitlines() or [""]:
+            self.bus.publish(OutputLine(self.host.name, self.step_id, "info", line))
+
+    def _sink(self, stream: str, line: str) -> None:
+        self.bus.publish(OutputLine(self.host.name, self.step_id, stream, line))
+
+    async def run(
+        self,
+        argv: list[str],
+        *,
+        sudo: bool = True,
+        timeout: float | None = None,
+        stdin: bytes | None = None,
+        check: bool = True,
+        echo: bool = True,
+        hint: str = "",
+    ) -> CommandResult:
+        """Run argv on the host, streaming its lines as events. With check (the default) a non-zero
+        exit raises StepFailed naming the command and its last error lines."""
+        if echo:
+            self.bus.publish(OutputLine(self.host.name, self.step_id, "cmd", "$ " + quote_argv(argv)))
+        res = await self.executor.run(
+            self.host,
+            argv,
+            sudo=sudo,
+            timeout=timeout if timeout is not None else self.command_timeout,
+            on_line=self._sink,
+            stdin=stdin,
+            check=False,
+        )
+        if check and not res.ok:
+            raise StepFailed(command_failure(res), hint)
+        return res
+
+    async def read_file(self, path: str, *, sudo: bool = True) -> bytes | None:
+        return await self.executor.read_file(self.host, path, sudo=sudo)
+
+    async def write_file(
+        self,
+        path: str,
+        content: bytes | str,
+        *,
+        mode: int = 0o644,
+        owner: str = "root",
+        group: str = "root",
+        backup: bool | str = True,
+    ) -> WriteResult:
+        """Write atomically. The old content is saved first: backup=True saves it in this run's backup
+        dir, a string names another directory (under it, preferably), False saves nothing."""
+        data = content.encode() if isinstance(content, str) else content
+        bdir = backup if isinstance(backup, str) else (self.backup_dir if backup else None)
+        res = await self.executor.write_file(self.host, path, data, mode=mode, owner=owner, group=group, backup_dir=bdir)
+        if res.changed:
+            saved = f" (previous content saved to {res.backup})" if res.backup else ""
+            self.log(f"wrote {path}{saved}")
+        else:
+            self.log(f"{path} already has the wanted content")
+        return res
+
+
+def command_failure(res: CommandResult, max_lines: int = 3) -> str:
+    tail = [ln for ln in (res.stderr or res.stdout).splitlines() if ln.strip()][-max_lines:]
+    detail = (": " + " | ".join(tail)) if tail else ""
+    return f"`{quote_argv(res.argv)}` exited with status {res.exit_status}{detail}"
+
+
+class Step(ABC):
+    """Subclasses set ``id``, ``title``, ``why`` (one line: what and why), and may set ``targets``
+    and ``serial``. ``apply`` may return a status ("ok" for read-only work such as gathering facts,
+    "unchanged" when it found nothing to do); None means "changed"."""
+
+    id: str = ""
+    title: str = ""
+    why: str = ""
+    targets: Targets = "all"
+    serial: bool = False  # one host at a time (kubeadm join of control planes, ...)
+    # read-only steps whose results later steps need (facts): rerun on resume instead of skipped
+    always_run: bool = False
+    # False for steps that only read (facts, probes): their apply runs in phase "gather", not
+    # "apply", so a dry-run fail-* host still gets past them
+    changes_host: bool = True
+
+    async def check(self, ctx: StepContext) -> bool:
+        """Read-only. True when the host is already in the desired state."""
+        return False
+
+    @abstractmethod
+    async def apply(self, ctx: StepContext) -> str | None: ...
+
+    async def verify(self, ctx: StepContext) -> None:
+        """Raise StepFailed when the host is not in the desired state after apply."""
+        return None
+
+    def wants(self, host: Host, hosts: list[Host], plan: ClusterPlan | None) -> bool:
+        t = self.targets
+        if callable(t):
+            return bool(t(host, plan))
+        if t == "all":
+            return True
+        if t == "control-planes":
+            return host.is_control_plane
+        if t == "workers":
+            return host.is_worker and not host.is_control_plane
+        if t == "first-control-plane":
+            first = next((h for h in hosts if h.is_control_plane), None)
+            return first is not None and first.name == host.name
+        raise ValueError(f"step {self.id}: unknown targets {t!r}")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id}>"
+
+
+__all__ = [
+    "BACKUP_ROOT",
+    "CURRENT",
+    "HOST_LEVEL_KINDS",
+    "ExecError",
+    "Step",
+    "StepContext",
+    "StepFailed",
+    "StepPhase",
+    "Targets",
+    "command_failure",
+]

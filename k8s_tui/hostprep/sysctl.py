@@ -1,0 +1,334 @@
+"""The sysctl step: write /etc/sysctl.d/<file>, load it, read every value back.
+
+check   reads the live values (one ``sysctl -n`` for all keys) and the file; the step is
+        "unchanged" when the file already holds exactly what we would write and every live value
+        is the wanted one. Keys this kernel does not have (by the kernel version in the facts, or
+        because /proc/sys lacks them) are left out of the file, with a comment and a log line.
+apply   saves the old live values and the old file in the run's backup directory on the host
+        (``<backup>/sysctl/<file>.json``, kept from the first attempt when a step is retried),
+        writes the file atomically, and loads that one file with ``sysctl -p FILE`` (never
+        ``--system``, which would also reload every other file on the host).
+verify  reads every key back and compares it with the wanted value (whitespace-insensitive;
+        pairs and triples as tuples, port lists as sets): a value the kernel refused or changed
+        (clamped) fails the step, naming the key, the wanted and the read value.
+
+``SysctlRollback`` puts back the file (or removes it when it did not exist) and the live values
+from a run's backup.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+from ..engine.steps import Step, StepContext, StepFailed, command_failure
+from ..knowledge import KernelVersion, format_value, load_catalogue
+from ..knowledge.schema import ValueType
+from ..knowledge.values import SysctlValue
+from .sysctl_conf import render_sysctl_conf, split_for_kernel
+
+SYSCTL_D = "/etc/sysctl.d"
+HEADER = [
+    "Kernel parameters for a Kubernetes node, written by k8s-tui.",
+    "A later `k8s-tui apply` puts this file back as planned; `k8s-tui rollback RUN` restores what was here before.",
+]
+_PORTS_RE = re.compile(r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$")
+_FILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.conf")
+_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+# what a value may hold before it goes into a file or an argv: digits, blanks, commas, dashes
+_VALUE_RE = re.compile(r"^[0-9 \t,\-]*$")
+
+
+def proc_path(key: str) -> str:
+    return "/proc/sys/" + key.replace(".", "/")
+
+
+def parse_sysctl_n(stdout: str) -> list[str]:
+    """One value per line of `sysctl -n K1 K2 ...` output. CRs are dropped, tabs kept; trailing
+    empty lines (a final newline, or the empty line asyncssh sometimes yields) are not values."""
+    lines = [ln.rstrip("\r") for ln in stdout.split("\n")]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def parse_sysctl_named(stdout: str) -> dict[str, str]:
+    """`sysctl K1 K2` output ("key = value" a line) as key -> value."""
+    out: dict[str, str] = {}
+    for ln in stdout.split("\n"):
+        k, sep, v = ln.rstrip("\r").partition("=")
+        if sep and k.strip():
+            out[k.strip()] = v.strip()
+    return out
+
+
+def _is_ports(key: str) -> bool:
+    cat = load_catalogue()
+    return key in cat and cat.get(key).type is ValueType.ports
+
+
+def _expand_ports(text: str) -> frozenset[int]:
+    ports: set[int] = set()
+    for part in text.split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        ports.update(range(int(lo), int(hi or lo) + 1))
+    return frozenset(ports)
+
+
+def normalise(key: str, value: SysctlValue | str) -> Any:
+    """A form two equal values share: ints (or a tuple of them) for numbers, a set for port lists."""
+    text = value if isinstance(value, str) else format_value(value)
+    compact = "".join(text.split())
+    if _is_ports(key) and (compact == "" or _PORTS_RE.match(compact)):
+        return _expand_ports(compact)
+    parts = text.split()
+    try:
+        nums = tuple(int(p) for p in parts)
+    except ValueError:
+        return tuple(parts)
+    return nums[0] if len(nums) == 1 else nums
+
+
+def same_value(key: str, wanted: SysctlValue | str, got: str) -> bool:
+    return normalise(key, wanted) == normalise(key, got)
+
+
+def shown(value: SysctlValue | str) -> str:
+    return " ".join(value.split()) if isinstance(value, str) else format_value(value)
+
+
+def _kernel(ctx: StepContext) -> KernelVersion | None:
+    k = ctx.facts.get("kernel")
+    if isinstance(k, KernelVersion):
+        return k
+    if isinstance(k, str):
+        try:
+            return KernelVersion.parse(k)
+        except ValueError:
+            return None
+    return None
+
+
+def split_known(values: dict[str, SysctlValue], kernel: KernelVersion | None) -> tuple[dict[str, SysctlValue], dict[str, str]]:
+    """split_for_kernel, tolerating keys the knowledge base does not know (kept: /proc decides)."""
+    cat = load_catalogue()
+    known = {k: v for k, v in values.items() if k in cat}
+    keep, skipped = split_for_kernel(known, kernel)
+    return {k: v for k, v in values.items() if k in keep or k not in cat}, skipped
+
+
+async def read_live(ctx: StepContext, keys: list[str]) -> tuple[dict[str, str], list[str]]:
+    """(key -> live value text, keys the host does not have). One `sysctl -n` for all keys; when a
+    key is missing (the output no longer lines up), one `sysctl -e` that names each value."""
+    if not keys:
+        return {}, []
+    # a port list may be empty, and an empty last line cannot be told from a trailing newline:
+    # ask for port lists first so that their empty line, if any, sits between other values
+    keys = sorted(keys, key=lambda k: not _is_ports(k))
+    res = await ctx.run(["sysctl", "-n", *keys], check=False)
+    values = parse_sysctl_n(res.stdout)
+    if res.ok and len(values) == len(keys):
+        return dict(zip(keys, values)), []
+    if not res.ok and "cannot stat" not in res.stderr and "No such file" not in res.stderr:
+        raise StepFailed(f"cannot read the live values: {command_failure(res)}",
+                         "sysctl itself failed; look at the host's log")
+    named = parse_sysctl_named((await ctx.run(["sysctl", "-e", *keys], check=False)).stdout)
+    live = {k: named[k] for k in keys if k in named}
+    return live, [k for k in keys if k not in named]
+
+
+class SysctlStep(Step):
+    title = "Kernel parameters (sysctl)"
+    why = "Write the tuned sysctl values to /etc/sysctl.d and load them, so the node has them now and after a reboot."
+
+    def __init__(self, values: dict[str, SysctlValue], file_name: str = "90-k8s-tui.conf", *, step_id: str = "sysctl"):
+        if not _FILE_RE.fullmatch(file_name):
+            raise ValueError(f"{file_name!r} is not a plain sysctl.d file name ending in .conf")
+        for k, v in values.items():
+            if not _KEY_RE.fullmatch(k):
+                raise ValueError(f"{k!r} is not a sysctl key")
+            if not _VALUE_RE.fullmatch(v if isinstance(v, str) else format_value(v)):
+                raise ValueError(f"{k}: {v!r} is not a sysctl value (digits, spaces, commas and dashes only)")
+        self.id = step_id
+        self.values = dict(values)
+        self.file_name = file_name
+        self.path = f"{SYSCTL_D}/{file_name}"
+
+    def manifest_path(self, backup_dir: str) -> str:
+        return f"{backup_dir}/sysctl/{self.file_name}.json"
+
+    def render(self, kernel: KernelVersion | None, missing: list[str]) -> str:
+        cat = load_catalogue()
+        wanted = {k: v for k, v in self.values.items() if k not in missing}
+        if all(k in cat for k in wanted):
+            text = render_sysctl_conf(wanted, kernel=kernel, header=HEADER)
+        else:  # keys unknown to the knowledge base: leave the kernel rules out, /proc decided
+            keep, skipped = split_known(wanted, kernel)
+            text = render_sysctl_conf(keep, header=HEADER)
+            text += "".join(f"# {k} left out: {why}\n" for k, why in skipped.items())
+        text += "".join(f"# {k} left out: this host has no {proc_path(k)}\n" for k in missing)
+        return text
+
+    async def check(self, ctx: StepContext) -> bool:
+        kernel = _kernel(ctx)
+        keep, skipped = split_known(self.values, kernel)
+        for k, why in skipped.items():
+            ctx.log(f"{k}: left out ({why})")
+        live, missing = await read_live(ctx, list(keep))
+        for k in missing:
+            ctx.log(f"{k}: left out (this host has no {proc_path(k)}: the kernel lacks it or its module is not loaded)")
+        wanted = {k: v for k, v in keep.items() if k not in missing}
+        content = self.render(kernel, missing)
+        current = await ctx.read_file(self.path)
+        differ = [k for k, v in wanted.items() if not same_value(k, v, live[k])]
+        for k in differ:
+            ctx.log(f"{k}: {shown(live[k])} -> {shown(wanted[k])}")
+        file_same = current == content.encode()
+        if current is None:
+            ctx.log(f"{self.path} does not exist yet")
+        elif not file_same:
+            ctx.log(f"{self.path} differs from the planned content")
+        ctx.scratch.update(live=live, wanted=wanted, content=content, current=current, differ=differ,
+                           left_out=[*skipped, *missing])
+        left = f"; left out {len(skipped) + len(missing)} the kernel lacks" if skipped or missing else ""
+        if file_same and not differ:
+            ctx.scratch["message"] = f"all {len(wanted)} values already set, {self.path} up to date{left}"
+            return True
+        ctx.scratch["message"] = f"{len(differ)} of {len(wanted)} values changed, {self.path} written{left}"
+        return False
+
+    async def apply(self, ctx: StepContext) -> str | None:
+        s = ctx.scratch
+        bdir = f"{ctx.backup_dir}/sysctl"
+        manifest_path = self.manifest_path(ctx.backup_dir)
+        await ctx.run(["mkdir", "-p", "-m", "0700", bdir])
+        if await ctx.read_file(manifest_path) is None:  # a retry keeps what the first attempt saved
+            current: bytes | None = s["current"]
+            manifest = {
+                "path": self.path,
+                "existed": current is not None,
+                "content_b64": base64.b64encode(current).decode() if current is not None else None,
+                "live": s["live"],
+                "run_id": ctx.run_id,
+            }
+            await ctx.write_file(manifest_path, json.dumps(manifest, indent=2) + "\n", mode=0o600, backup=False)
+        await ctx.write_file(self.path, s["content"], mode=0o644, backup=bdir)
+        res = await ctx.run(["sysctl", "-p", self.path], check=False)
+        if not res.ok:
+            errs = [ln for ln in res.stderr.splitlines() if ln.strip()]
+            raise StepFailed(
+                f"`sysctl -p {self.path}` exited with status {res.exit_status}: " + " | ".join(errs[-5:]),
+                f"{self.path} is written but not every value was loaded; fix the value or the host, then retry "
+                f"(k8s-tui rollback {ctx.run_id} restores the previous file and values)",
+            )
+        return None
+
+    async def verify(self, ctx: StepContext) -> None:
+        s = ctx.scratch
+        wanted: dict[str, SysctlValue] = s["wanted"]
+        live, missing = await read_live(ctx, list(wanted))
+        bad = []
+        for k, v in wanted.items():
+            if k in missing:
+                bad.append(f"{k}: wanted {shown(v)}, the key disappeared")
+            elif not same_value(k, v, live[k]):
+                bad.append(f"{k}: wanted {shown(v)}, got {shown(live[k])}")
+        if bad:
+            raise StepFailed(
+                "the kernel refused or changed " + ("a value" if len(bad) == 1 else f"{len(bad)} values") + ": " + "; ".join(bad),
+                "the kernel keeps its own limits (it may clamp a value to its range or ignore it); check the key's "
+                "valid range for this kernel, a module it needs, and whether another component (kube-proxy, "
+                "systemd-sysctl, a container runtime) writes it",
+            )
+        now = await ctx.read_file(self.path)
+        if now != s["content"].encode():
+            raise StepFailed(f"{self.path} does not hold the content just written", "something else rewrites this file; find it")
+
+
+class SysctlRollback(Step):
+    """Restore the sysctl file and live values that run ``run_id`` saved before changing them."""
+
+    title = "Restore kernel parameters"
+    why = "Put back the sysctl file and the live values a previous run saved before it changed them."
+
+    def __init__(self, file_name: str, run_id: str, *, step_id: str = "sysctl-rollback"):
+        if not _FILE_RE.fullmatch(file_name):
+            raise ValueError(f"{file_name!r} is not a plain sysctl.d file name ending in .conf")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", run_id):
+            raise ValueError(f"{run_id!r} is not a run id")
+        self.id = step_id
+        self.file_name = file_name
+        self.path = f"{SYSCTL_D}/{file_name}"
+        self.from_run = run_id
+
+    @property
+    def manifest_path(self) -> str:
+        from ..engine.steps import BACKUP_ROOT
+
+        return f"{BACKUP_ROOT}/{self.from_run}/sysctl/{self.file_name}.json"
+
+    async def _manifest(self, ctx: StepContext) -> dict | None:
+        raw = await ctx.read_file(self.manifest_path)
+        if raw is None:
+            return None
+        try:
+            m = json.loads(raw)
+            live = {str(k): str(v) for k, v in dict(m.get("live") or {}).items()}
+            old = base64.b64decode(m["content_b64"]) if m.get("existed") else None
+        except (ValueError, TypeError, KeyError) as e:
+            raise StepFailed(f"the backup {self.manifest_path} is damaged ({e})", "restore the file by hand from it") from None
+        for k, v in live.items():
+            if not _KEY_RE.fullmatch(k) or not _VALUE_RE.fullmatch(v):
+                raise StepFailed(f"the backup {self.manifest_path} holds an unexpected entry {k!r}: {v!r}",
+                                 "refusing to write it back; restore by hand")
+        return {"live": live, "old": old}
+
+    async def check(self, ctx: StepContext) -> bool:
+        m = await self._manifest(ctx)
+        if m is None:
+            ctx.log(f"no backup at {self.manifest_path}: run {self.from_run} did not change sysctls on this host")
+            ctx.scratch["message"] = f"nothing to restore from run {self.from_run}"
+            return True
+        ctx.scratch["m"] = m
+        current = await ctx.read_file(self.path)
+        live, missing = await read_live(ctx, list(m["live"]))
+        differ = [k for k, v in m["live"].items() if k not in missing and not same_value(k, v, live[k])]
+        for k in differ:
+            ctx.log(f"{k}: {shown(live[k])} -> {shown(m['live'][k])}")
+        ctx.scratch["differ"] = differ
+        if current == m["old"] and not differ:
+            ctx.scratch["message"] = f"already as before run {self.from_run}"
+            return True
+        what = f"restore {self.path}" if m["old"] is not None else f"remove {self.path} (it did not exist)"
+        ctx.scratch["message"] = f"{what}; {len(differ)} live values put back"
+        return False
+
+    async def apply(self, ctx: StepContext) -> str | None:
+        m = ctx.scratch["m"]
+        bdir = f"{ctx.backup_dir}/sysctl"
+        await ctx.run(["mkdir", "-p", "-m", "0700", bdir])
+        if m["old"] is not None:
+            await ctx.write_file(self.path, m["old"], mode=0o644, backup=bdir)
+        else:
+            current = await ctx.read_file(self.path)
+            if current is not None:
+                await ctx.write_file(f"{bdir}/{self.file_name}", current, mode=0o600, backup=False)
+                await ctx.run(["rm", "-f", "--", self.path])
+                ctx.log(f"removed {self.path} (a copy is in {bdir})")
+        if ctx.scratch["differ"]:
+            await ctx.run(["sysctl", "-w", *(f"{k}={' '.join(m['live'][k].split())}" for k in ctx.scratch["differ"])])
+        return None
+
+    async def verify(self, ctx: StepContext) -> None:
+        m = ctx.scratch["m"]
+        live, missing = await read_live(ctx, list(m["live"]))
+        bad = [f"{k}: wanted {shown(v)}, got {shown(live[k]) if k in live else '(missing)'}"
+               for k, v in m["live"].items() if k not in missing and not same_value(k, v, live.get(k, ""))]
+        if bad:
+            raise StepFailed("the kernel did not take back: " + "; ".join(bad), "set these by hand with sysctl -w")
+        if await ctx.read_file(self.path) != m["old"]:
+            raise StepFailed(f"{self.path} is not as it was before run {self.from_run}", "restore it by hand from the backup")

@@ -1,0 +1,105 @@
+"""LocalExecutor: live lines, timeouts and cancels that end the process group, atomic files."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from k8s_tui.engine.executor import ExecError, Executor
+from k8s_tui.engine.local import LocalExecutor
+from k8s_tui.model.hosts import Host
+
+HOST = Host(name="local", address="127.0.0.1")
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for init to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_it_is_an_executor():
+    assert isinstance(LocalExecutor(), Executor)
+
+
+async def test_lines_stream_as_they_are_written():
+    ex = LocalExecutor()
+    seen = []
+    t0 = time.monotonic()
+    script = "import sys, time\nfor i in range(3):\n    print(i)\n    time.sleep(0.15)\nprint('oops', file=sys.stderr)"
+    res = await ex.run(HOST, ["python3", "-c", script], on_line=lambda s, ln: seen.append((s, ln, time.monotonic() - t0)))
+    assert [(s, ln) for s, ln, _ in seen] == [("stdout", "0"), ("stdout", "1"), ("stdout", "2"), ("stderr", "oops")]
+    assert seen[0][2] < 0.25  # the first line came long before the end (~0.45 s)
+    assert res.ok and res.stdout == "0\n1\n2\n" and res.stderr == "oops\n"
+
+
+async def test_the_child_runs_unbuffered():
+    ex = LocalExecutor()
+    res = await ex.run(HOST, ["sh", "-c", "echo $PYTHONUNBUFFERED"])
+    assert res.stdout == "1\n"
+
+
+async def test_partial_last_line_raw_crs_and_long_lines():
+    ex = LocalExecutor()
+    seen = []
+    res = await ex.run(HOST, ["sh", "-c", "printf '10%%\\r50%%\\r100%%\\nno newline'"], on_line=lambda s, ln: seen.append(ln))
+    assert seen == ["10%\r50%\r100%", "no newline"]
+    long = await ex.run(HOST, ["python3", "-c", "print('x' * 300000)"])
+    assert len(long.stdout) == 300001
+
+
+async def test_stdin_and_exit_status():
+    ex = LocalExecutor()
+    res = await ex.run(HOST, ["sh", "-c", "cat; exit 3"], stdin=b"data\n")
+    assert res.exit_status == 3 and res.stdout == "data\n"
+    with pytest.raises(ExecError):
+        await ex.run(HOST, ["false"], check=True)
+    missing = await ex.run(HOST, ["/nonexistent/tool"])
+    assert missing.exit_status == 127
+
+
+async def test_timeout_kills_the_process_group():
+    ex = LocalExecutor(kill_grace=0.5)
+    pids = []
+    t0 = time.monotonic()
+    with pytest.raises(ExecError) as e:
+        await ex.run(HOST, ["sh", "-c", "sleep 30 & echo $!; wait"], timeout=0.5, on_line=lambda s, ln: pids.append(int(ln)))
+    assert e.value.kind == "timeout"
+    assert time.monotonic() - t0 < 3
+    await asyncio.sleep(0.1)
+    assert not alive(pids[0])  # the grandchild is gone too
+
+
+async def test_cancel_kills_the_process_group():
+    ex = LocalExecutor(kill_grace=0.5)
+    pids = []
+    task = asyncio.create_task(ex.run(HOST, ["sh", "-c", "sleep 30 & echo $!; wait"], on_line=lambda s, ln: pids.append(int(ln))))
+    while not pids:
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.1)
+    assert not alive(pids[0])
+
+
+async def test_write_file_is_atomic_with_backup(tmp_path):
+    ex = LocalExecutor()
+    target = tmp_path / "etc" / "k.conf"
+    target.parent.mkdir()
+    bdir = tmp_path / "backup" / "r1"
+    w = await ex.write_file(HOST, str(target), b"a\n", mode=0o640, backup_dir=str(bdir))
+    assert w.changed and w.backup == str(bdir / "k.conf.absent")
+    assert target.read_bytes() == b"a\n" and (target.stat().st_mode & 0o777) == 0o640
+    assert not (await ex.write_file(HOST, str(target), b"a\n", mode=0o640)).changed
+    w = await ex.write_file(HOST, str(target), b"b\n", mode=0o640, backup_dir=str(bdir))
+    assert w.changed and (bdir / "k.conf").read_bytes() == b"a\n"
+    assert not (bdir / "k.conf.absent").exists()
+    assert await ex.read_file(HOST, str(target)) == b"b\n"
+    assert await ex.read_file(HOST, str(tmp_path / "none")) is None
+    assert [p.name for p in target.parent.iterdir()] == ["k.conf"]  # no temp file left
