@@ -84,6 +84,8 @@ def add_commands(subparsers: Any) -> None:
     )
     p.add_argument("plan", metavar="PLAN", help="plan.yaml saved by the wizard")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--tuning-only", action="store_true",
+                   help="only the sysctl tuning (facts, then the sysctl file), not the whole kubeadm path")
     _executor_args(p)
     p.set_defaults(func=cmd_apply)
 
@@ -243,7 +245,11 @@ async def _secret_prompt(prompt: str) -> str | None:
 
 def make_executor(args: argparse.Namespace) -> Executor:
     if getattr(args, "dry_run", False):
-        return DryRunExecutor(speed=0)
+        # simulates the kubeadm tools too (packages it installs, files kubeadm writes), so a dry run
+        # of the whole kubeadm path gets as far as a real one would
+        from ..hostprep.dryrun_kubeadm import KubeadmDryRunExecutor
+
+        return KubeadmDryRunExecutor(speed=0)
     try:
         from .ssh import SshExecutor
     except ImportError as e:  # pragma: no cover - only while the SSH executor is missing
@@ -322,7 +328,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     except InputError as e:
         _err_console().print(Text(f"error: {e}", style="bold red"))
         return 2
-    return _run(args, plan, plan_steps(plan), action="apply", plan_text=text)
+    scope = "tuning" if getattr(args, "tuning_only", False) else "full"
+    return _run(args, plan, plan_steps(plan, scope), action="apply", plan_text=text)
 
 
 def _run_plan(run_id: str) -> tuple[Any, str]:
@@ -339,6 +346,16 @@ def _run_plan(run_id: str) -> tuple[Any, str]:
     return load_plan(p), p.read_text(encoding="utf-8")
 
 
+def _run_scope(run_id: str) -> str:
+    """The scope the run was started with (meta.json), so a resume rebuilds the same steps."""
+    import json
+
+    try:
+        return json.loads((run_dir(run_id) / "meta.json").read_text()).get("scope") or "full"
+    except (OSError, ValueError):
+        return "full"
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     from .planning import plan_steps
 
@@ -347,7 +364,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     except InputError as e:
         _err_console().print(Text(f"error: {e}", style="bold red"))
         return 2
-    return _run(args, plan, plan_steps(plan), action="resume", resume_from=None if args.dry_run else args.run, plan_text=text)
+    return _run(args, plan, plan_steps(plan, _run_scope(args.run)), action="resume", resume_from=None if args.dry_run else args.run, plan_text=text)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:

@@ -1,11 +1,15 @@
-"""Which steps a plan runs, in which stages: ``plan_steps(plan) -> RunPlan``.
+"""Which steps a plan runs, in which stages: ``plan_steps(plan, scope) -> RunPlan``.
 
-For now: a read-only facts stage (kernel version and host name, which the sysctl step needs to
-know which keys this kernel has), then the sysctl stage. The kubeadm work extends this list.
+- scope "full" with tool kubeadm: the whole kubeadm path (hostprep/kubeadm_path.py): facts,
+  preflight, swap, modules, sysctl, runtime, packages, kubeadm config, init, joins, CNI, verify.
+- scope "tuning", or a tool that installs Kubernetes itself (kubespray, kubeasz, kops: those run
+  through `k8s-tui run-tool`): facts (kernel version and host name, which the sysctl step needs to
+  know which keys this kernel has), then the sysctl stage with the plan's preset and tuning.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..knowledge import KernelVersion
@@ -40,17 +44,31 @@ class FactsLiteStep(Step):
         return "ok"
 
 
-def plan_steps(plan: ClusterPlan) -> RunPlan:
-    from ..hostprep.sysctl import SysctlStep
+SCOPES = ("full", "tuning")
 
+
+def plan_steps(plan: ClusterPlan, scope: str = "full", *, state_base: Path | None = None) -> RunPlan:
+    from ..hostprep.sysctl import SysctlStep
+    from ..hostprep.tuning_values import plan_sysctl_values
+    from ..model.plan import Tool
+
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}; one of {', '.join(SCOPES)}")
+    if scope == "full" and plan.tool is Tool.kubeadm:
+        from ..hostprep.kubeadm_path import kubeadm_run_plan
+
+        rp = kubeadm_run_plan(plan, state_base=state_base)
+        rp.scope = "full"
+        return rp
     stages = [Stage("facts", [FactsLiteStep()])]
-    if plan.tuning.values:
-        stages.append(Stage("sysctl", [SysctlStep(dict(plan.tuning.values), plan.sysctl_file)]))
-    return RunPlan(stages)
+    values = plan_sysctl_values(plan)
+    if values:
+        stages.append(Stage("sysctl", [SysctlStep(values, plan.sysctl_file)]))
+    return RunPlan(stages, scope="tuning")
 
 
 def rollback_steps(plan: ClusterPlan, run_id: str) -> RunPlan:
     """Undo what run ``run_id`` changed, newest change first."""
     from ..hostprep.sysctl import SysctlRollback
 
-    return RunPlan([Stage("facts", [FactsLiteStep()]), Stage("sysctl", [SysctlRollback(plan.sysctl_file, run_id)])])
+    return RunPlan([Stage("facts", [FactsLiteStep()]), Stage("sysctl", [SysctlRollback(plan.sysctl_file, run_id)])], scope="rollback")

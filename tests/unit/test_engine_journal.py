@@ -54,7 +54,7 @@ def test_state_dir_default_is_the_user_state_dir(monkeypatch):
 
 async def test_a_run_leaves_journal_host_logs_and_plan(state):
     plan = load_plan_text(PLAN)
-    r = Runner(plan, plan_steps(plan), DryRunExecutor(speed=0), plan_text=PLAN)
+    r = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0), plan_text=PLAN)
     res = await r.run()
     d = state / "runs" / r.run_id
     assert (d / "plan.yaml").read_text() == PLAN
@@ -81,9 +81,9 @@ async def test_a_run_leaves_journal_host_logs_and_plan(state):
 async def test_list_runs_and_run_info(state):
     assert list_runs() == []
     plan = load_plan_text(PLAN)
-    r1 = Runner(plan, plan_steps(plan), DryRunExecutor(speed=0), run_id="20250101-000000-aaaa")
+    r1 = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0), run_id="20250101-000000-aaaa")
     await r1.run()
-    r2 = Runner(plan, plan_steps(plan), DryRunExecutor(speed=0), run_id="20250101-000001-bbbb", resume_from=r1.run_id)
+    r2 = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0), run_id="20250101-000001-bbbb", resume_from=r1.run_id)
     await r2.run()
     runs = list_runs()
     assert [x.run_id for x in runs] == [r1.run_id, r2.run_id]
@@ -96,7 +96,7 @@ async def test_list_runs_and_run_info(state):
 
 async def test_done_steps_reads_what_finished():
     plan = load_plan_text(PLAN)
-    r = Runner(plan, plan_steps(plan), DryRunExecutor(speed=0))
+    r = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0))
     await r.run()
     done = done_steps(r.run_id)
     assert done["cp1"]["sysctl"].status == "changed" and done["cp1"]["sysctl"].run_id == r.run_id

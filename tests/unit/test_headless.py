@@ -61,7 +61,7 @@ def test_the_commands_are_registered():
 
 
 def test_apply_dry_run_shows_every_command_and_file_and_changes_nothing(plan_file, state, capsys):
-    code = cli("apply", str(plan_file), "--dry-run")
+    code = cli("apply", str(plan_file), "--tuning-only", "--dry-run")
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert "cp1   facts   ok" in out
@@ -80,7 +80,7 @@ def test_apply_dry_run_exit_status_is_1_when_a_host_fails(tmp_path, capsys):
     p = tmp_path / "plan.yaml"
     p.write_text(PLAN.replace("name: w1, address: 10.0.0.2", "name: fail-w1, address: 10.0.0.2")
                  + "  # no more\n")
-    code = cli("apply", str(p), "--dry-run")
+    code = cli("apply", str(p), "--tuning-only", "--dry-run")
     out, _ = capsys.readouterr()
     assert code == 1
     assert "fail-w1  sysctl  failed" in out
@@ -91,7 +91,7 @@ def test_apply_dry_run_exit_status_is_1_when_a_host_fails(tmp_path, capsys):
 def test_apply_dry_run_unreachable_host(tmp_path, capsys):
     p = tmp_path / "plan.yaml"
     p.write_text(PLAN.replace("name: w1,", "name: unreachable-w1,"))
-    code = cli("apply", str(p), "--dry-run")
+    code = cli("apply", str(p), "--tuning-only", "--dry-run")
     out, _ = capsys.readouterr()
     assert code == 1
     assert "host lost (unreachable)" in out
@@ -99,7 +99,7 @@ def test_apply_dry_run_unreachable_host(tmp_path, capsys):
 
 
 def test_follow_prints_output_lines_prefixed_by_host(plan_file, capsys):
-    assert cli("apply", str(plan_file), "--dry-run", "--follow") == 0
+    assert cli("apply", str(plan_file), "--tuning-only", "--dry-run", "--follow") == 0
     out, _ = capsys.readouterr()
     assert "cp1  | $ uname -r" in out
     assert "w1   | 6.1.0-18-amd64" in out
@@ -126,7 +126,7 @@ def test_apply_without_yes_asks_and_no_means_nothing_done(plan_file, capsys, mon
 def test_apply_with_a_bad_plan_says_why(tmp_path, capsys):
     p = tmp_path / "bad.yaml"
     p.write_text("hosts:\n  - {name: Bad_Name, address: 10.0.0.1, roles: [control-plane]}\n")
-    assert cli("apply", str(p), "--dry-run") == 2
+    assert cli("apply", str(p), "--tuning-only", "--dry-run") == 2
     err = capsys.readouterr().err
     assert "bad.yaml" in err and "not a valid node name" in err
     assert cli("apply", str(tmp_path / "missing.yaml"), "--dry-run") == 2
@@ -151,7 +151,7 @@ def test_runs_resume_and_rollback(plan_file, shared_dry_run, capsys, state):
     assert "no runs yet" in capsys.readouterr().out
 
     ex.sim("w1").clamp["net.ipv4.tcp_rmem"] = "4096\t87380\t4194304"  # w1's kernel clamps the max
-    assert cli("apply", str(plan_file), "--yes") == 1
+    assert cli("apply", str(plan_file), "--tuning-only", "--yes") == 1
     out = capsys.readouterr().out
     assert "net.ipv4.tcp_rmem: wanted 4096 87380 6291456, got 4096 87380 4194304" in out
     assert "journal and per-host logs:" in out
@@ -192,7 +192,7 @@ def test_resume_of_an_unknown_run(capsys):
 
 
 def test_resume_refuses_without_yes_off_a_terminal(plan_file, shared_dry_run, capsys, monkeypatch):
-    assert cli("apply", str(plan_file), "--yes") == 0
+    assert cli("apply", str(plan_file), "--tuning-only", "--yes") == 0
     run_id = list_runs()[-1].run_id
     monkeypatch.setattr(headless, "_isatty", lambda: False)
     assert cli("resume", run_id) == 2

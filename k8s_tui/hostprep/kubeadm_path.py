@@ -1,0 +1,78 @@
+"""The kubeadm path as a RunPlan: every stage, in order.
+
+    facts -> preflight -> host preparation (swap, modules, sysctl, runtime, packages)
+    -> kubeadm config -> init -> join control planes (one at a time) -> join workers (all at once)
+    -> network add-on -> verify
+
+``kubeadm_run_plan(plan)`` is what ``engine.planning.plan_steps`` returns for ``tool: kubeadm``;
+``reset_run_plan(plan)`` is the separate, confirmed-first undo (workers, then control planes).
+The steps of one RunPlan share a ``ClusterState`` (facts of every host, join material).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..engine.runner import RunPlan, Stage
+from .facts import FactsStep
+from .kubeadm_steps import (
+    ClusterState,
+    CniStep,
+    KubeadmConfigStep,
+    KubeadmInitStep,
+    KubeadmJoinStep,
+    KubeadmResetStep,
+    VerifyStep,
+)
+from .modules import ModulesStep
+from .packages import PackagesStep
+from .preflight import PreflightStep
+from .runtime import RuntimeStep
+from .swap import SwapStep
+from .tuning_values import kubeadm_sysctl_values
+
+if TYPE_CHECKING:
+    from ..model.plan import ClusterPlan
+
+
+def kubeadm_run_plan(
+    plan: ClusterPlan,
+    *,
+    state: ClusterState | None = None,
+    offline_dir: str | None = None,
+    verify_timeout: float = 600.0,
+    state_base: Path | None = None,
+) -> RunPlan:
+    from .sysctl import SysctlStep
+
+    state = state or ClusterState()
+    values = kubeadm_sysctl_values(plan)
+    stages = [
+        Stage("facts", [FactsStep(list(values), state.facts)]),
+        Stage("preflight", [PreflightStep(state.facts)]),
+        Stage("host preparation", [
+            SwapStep(),
+            ModulesStep(),
+            SysctlStep(values, plan.sysctl_file),
+            RuntimeStep(),
+            PackagesStep(offline_dir),
+        ]),
+        Stage("kubeadm config", [KubeadmConfigStep()]),
+        Stage("kubeadm init", [KubeadmInitStep(state)]),
+        Stage("join control planes", [KubeadmJoinStep(state, control_plane=True)]),
+        Stage("join workers", [KubeadmJoinStep(state, control_plane=False)]),
+    ]
+    if plan.cni.value != "none":
+        stages.append(Stage("network add-on", [CniStep()]))
+    stages.append(Stage("verify", [VerifyStep(timeout=verify_timeout, state_base=state_base)]))
+    return RunPlan(stages)
+
+
+def reset_run_plan(plan: ClusterPlan) -> RunPlan:
+    """``kubeadm reset -f`` and cleanup on every host: workers first, then control planes.
+    Destructive: the CLI and the UI ask for confirmation before running it."""
+    return RunPlan([
+        Stage("reset workers", [KubeadmResetStep(control_planes=False)]),
+        Stage("reset control planes", [KubeadmResetStep(control_planes=True)]),
+    ])
