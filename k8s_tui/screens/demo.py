@@ -1,0 +1,92 @@
+"""The built-in demo: made-up hosts and made-up probe results, so every screen has something to show.
+
+Addresses are from TEST-NET-1 (192.0.2.0/24, RFC 5737), which never routes anywhere. The host
+``fail-worker-2`` carries the dry-run executor's reserved ``fail-`` prefix, so a later run shows a
+failure. ``worker-3`` runs an old kernel, so "mixed" values and keys left out show up.
+"""
+
+from __future__ import annotations
+
+from ..knowledge import KernelVersion, load_catalogue, parse_value
+from ..knowledge.values import ValueError_
+from ..model.hosts import Host, Role
+from ..model.plan import ClusterPlan
+from ..yamlio import InputError
+from .state import HostProbe, WizardState
+
+DEMO_HOSTS = [
+    Host(name="cp-1", address="192.0.2.10", user="admin", key_file="~/.ssh/id_ed25519", roles=[Role.control_plane, Role.etcd]),
+    Host(name="worker-1", address="192.0.2.21", user="admin", key_file="~/.ssh/id_ed25519", roles=[Role.worker]),
+    Host(name="fail-worker-2", address="192.0.2.22", user="admin", key_file="~/.ssh/id_ed25519", roles=[Role.worker]),
+    Host(name="worker-3", address="192.0.2.23", port=2222, user="admin", key_file="~/.ssh/id_ed25519", roles=[Role.worker]),
+]
+
+DEMO_FACTS = {
+    "cp-1": dict(kernel="6.1.0-18-amd64", os="Debian 12", cpus=4, memory_mb=8192, swap_mb=0, runtime="containerd 1.6.20"),
+    "worker-1": dict(kernel="6.8.0-45-generic", os="Ubuntu 24.04", cpus=8, memory_mb=16384, swap_mb=0, runtime="containerd 1.7.12"),
+    "fail-worker-2": dict(kernel="6.1.0-18-amd64", os="Debian 12", cpus=8, memory_mb=16384, swap_mb=2048, runtime=None),
+    "worker-3": dict(kernel="4.19.0-26-amd64", os="Debian 10", cpus=2, memory_mb=4096, swap_mb=1024, runtime="containerd 1.4.13"),
+}
+
+# values a real host might have drifted to (left by docker, an old kube-proxy, an admin)
+DEMO_DRIFT = {
+    "cp-1": {"net.ipv4.ip_forward": 1, "net.netfilter.nf_conntrack_max": 131072, "vm.swappiness": 10},
+    "worker-1": {"net.ipv4.ip_forward": 1, "net.netfilter.nf_conntrack_max": 262144},
+    "fail-worker-2": {},
+    "worker-3": {"net.ipv4.ip_forward": 1, "fs.inotify.max_user_watches": 524288},
+}
+
+
+DEMO_PRESET = "kubeasz-3.7.0"  # a preset with enough keys that every screen has something to show
+
+
+def demo_plan() -> ClusterPlan:
+    return ClusterPlan(name="demo", hosts=list(DEMO_HOSTS), preset=DEMO_PRESET)
+
+
+def _default_for(entry, kernel: KernelVersion):
+    """The kernel default on that kernel: the last default change at or before it."""
+    value = entry.default
+    for change in entry.default_changes:
+        try:
+            since = KernelVersion.parse(change.since_kernel) if change.since_kernel not in ("0", "") else None
+        except ValueError:
+            continue
+        if since is None or kernel >= since:
+            value = change.value
+    return value
+
+
+def demo_probes(keys: list[str] | None = None) -> dict[str, HostProbe]:
+    """Made-up probe results for every demo host and every key in the catalogue."""
+    try:
+        cat = load_catalogue()
+    except InputError:
+        cat = None
+    out = {}
+    for h in DEMO_HOSTS:
+        facts = DEMO_FACTS[h.name]
+        probe = HostProbe(**facts)
+        kernel = probe.kernel_version
+        if cat is not None and kernel is not None:
+            for e in cat:
+                if keys is not None and e.key not in keys:
+                    continue
+                if (e.added_in and kernel < KernelVersion.parse(e.added_in)) or (
+                    e.removed_in and kernel >= KernelVersion.parse(e.removed_in)
+                ):
+                    probe.sysctls[e.key] = None
+                    continue
+                raw = DEMO_DRIFT[h.name].get(e.key, _default_for(e, kernel))
+                try:
+                    probe.sysctls[e.key] = parse_value(e, raw)
+                except ValueError_:
+                    pass  # a default we cannot state as a number ("scales with RAM"): not read
+        out[h.name] = probe
+    return out
+
+
+def demo_state() -> WizardState:
+    state = WizardState(demo_plan(), demo=True)
+    state.probes = demo_probes()
+    return state

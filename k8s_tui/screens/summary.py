@@ -1,0 +1,318 @@
+"""Step 6: the summary of a run. Per host its result and time; the join commands and when they
+expire (when the run had kubeadm steps); the kubeconfig; where the logs and the journal are; what
+to do next.
+
+Everything shown comes from the run's ``RunFinished`` summary, the run screen's view model and the
+run plan's shared kubeadm state (in memory only: the join token is a secret, so the commands are
+masked until ``j`` reveals them).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.color import Color
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import DataTable, Footer, Static
+
+from ..widgets.host_grid import fmt_duration
+from ..widgets.host_log import short_path
+from .base import WizardScreen
+from .run import CrumbLine
+
+if TYPE_CHECKING:
+    from ..widgets.run_bridge import RunModel
+
+RESULT_ROLE = {"ok": "ok", "changed": "changed", "unchanged": "ok", "failed": "failed", "lost": "failed",
+               "interrupted": "failed", "incomplete": "failed", "skipped": "muted"}
+
+
+@dataclass
+class JoinCommand:
+    who: str  # "workers" | "control planes"
+    command: str
+    masked: str
+    expires: str  # "2026-05-09 14:03 (in 23 h)"
+
+
+@dataclass
+class ClusterInfo:
+    """What the run's kubeadm steps left for the person: join commands and the kubeconfig."""
+
+    has_cluster_steps: bool = False
+    joins: list[JoinCommand] = field(default_factory=list)
+    kubeconfig: Path | None = None
+    note: str = ""
+
+
+def _expiry(made: float, ttl_h: float, clock: Any) -> str:
+    left = made + ttl_h * 3600 - clock()
+    at = time.localtime(time.time() + left)
+    if left <= 0:
+        return "expired"
+    hours = left / 3600
+    return f"{time.strftime('%Y-%m-%d %H:%M', at)} (in {hours:.0f} h)" if hours >= 1 else f"{time.strftime('%H:%M', at)} (in {left / 60:.0f} min)"
+
+
+def cluster_info(runner: Any, model: RunModel | None = None) -> ClusterInfo:
+    """Read the kubeadm steps' shared state (ClusterState) and the verify step of a run plan."""
+    info = ClusterInfo()
+    run_plan = getattr(runner, "run_plan", None)
+    if run_plan is None:
+        return info
+    try:
+        from ..hostprep.kubeadm_steps import ClusterState, VerifyStep, local_kubeconfig_path
+    except ImportError:  # pragma: no cover - the kubeadm steps are part of the package
+        return info
+    states: list[ClusterState] = []
+    verify: VerifyStep | None = None
+    for step in run_plan.steps():
+        st = getattr(step, "state", None)
+        if isinstance(st, ClusterState):
+            info.has_cluster_steps = True
+            if all(st is not s for s in states):
+                states.append(st)
+        if isinstance(step, VerifyStep):
+            info.has_cluster_steps = True
+            verify = step
+    for st in states:
+        m = st.join
+        if m is None:
+            continue
+        now = st.clock()
+        base = f"kubeadm join {m.endpoint} --token {m.token} --discovery-token-ca-cert-hash {m.ca_cert_hash}"
+        masked_tok = m.token.split(".")[0] + ".****************"
+        masked = f"kubeadm join {m.endpoint} --token {masked_tok} --discovery-token-ca-cert-hash {m.ca_cert_hash[:15]}..."
+        info.joins.append(JoinCommand("workers", base, masked, _expiry(m.token_made, m.token_ttl_h, st.clock)))
+        if m.certificate_key and m.key_made is not None and m.key_ok(now):
+            info.joins.append(JoinCommand(
+                "control planes", base + f" --control-plane --certificate-key {m.certificate_key}",
+                masked + " --control-plane --certificate-key ****",
+                _expiry(m.key_made, m.key_ttl_h, st.clock) + " (certificate key; the token as above)",
+            ))
+    plan = getattr(runner, "plan", None)
+    if verify is not None and plan is not None:
+        path = local_kubeconfig_path(plan, verify.state_base)
+        ok = True
+        if model is not None:
+            ok = any(c.status in ("ok", "changed", "unchanged") for (h, s), c in model.cells.items() if s == verify.id)
+        if ok and path.exists():
+            info.kubeconfig = path
+        else:
+            info.note = "the verify step did not finish, so no kubeconfig was copied"
+    return info
+
+
+class SummaryScreen(WizardScreen):
+    STEP = ""
+    TITLE = "6 Summary"
+    HELP_TEXT = (
+        "How the run ended on each host, the join commands kubeadm made (masked: j shows them; the "
+        "token is a secret that lets a machine join the cluster) and when they expire, the "
+        "kubeconfig copied to this machine, where the logs and the journal are, and what to do next."
+    )
+    BINDINGS = [
+        Binding("escape", "back_to_run", "Run log", tooltip="back to the run screen and its logs"),
+        Binding("enter", "show_log", "Host log", tooltip="the selected host's log on the run screen"),
+        Binding("j", "toggle_join", "Show join", tooltip="show or mask the join commands (they hold the token)"),
+        Binding("b", "wizard", "Wizard", tooltip="back to the wizard (review) for another run"),
+        Binding("q", "app.quit", "Quit", tooltip="leave k8s-tui"),
+    ]
+
+    DEFAULT_CSS = """
+    SummaryScreen #sum-title { height: auto; padding: 0 1; }
+    SummaryScreen #sum-table { height: auto; max-height: 45%; }
+    SummaryScreen #sum-scroll { height: 1fr; padding: 0 1; }
+    """
+
+    def __init__(self, runner: Any, model: RunModel, *, demo: bool = False, log_dir: Path | None = None) -> None:
+        super().__init__()
+        self.runner = runner
+        self.model = model
+        self.demo = demo
+        self.log_dir = log_dir
+        self.reveal = False
+        self.info = cluster_info(runner, model)
+
+    @property
+    def result(self):
+        return self.model.result
+
+    def compose(self) -> ComposeResult:
+        yield CrumbLine("summary", demo=self.demo, extra=f"run {getattr(self.runner, 'run_id', '')}", id="sum-crumbs")
+        yield Static(id="sum-title")
+        yield DataTable(id="sum-table", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="sum-scroll"):
+            yield Static(id="sum-body")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.fill_table()
+        self.query_one("#sum-title", Static).update(self.title_content())
+        self.query_one("#sum-body", Static).update(self.body_content())
+        self.query_one("#sum-table", DataTable).focus()
+
+    # -- content -----------------------------------------------------------------------------
+
+    def _hosts(self) -> dict[str, dict[str, Any]]:
+        r = self.result
+        return dict(r.summary) if r is not None else {}
+
+    def title_content(self) -> Content:
+        r = self.result
+        hosts = self._hosts()
+        good = [h for h, s in hosts.items() if s.get("ok")]
+        if r is None:
+            return Content("the run has not finished")
+        style = "bold $success" if r.status == "finished" and len(good) == len(hosts) else "bold $warning"
+        verdict = (f"all {len(hosts)} hosts done" if len(good) == len(hosts)
+                   else f"{len(good)} of {len(hosts)} hosts done")
+        return Content.assemble((f"Run {r.run_id} {r.status}", style), f": {verdict}, in {fmt_duration(r.duration_s)}")
+
+    def _styles(self) -> dict[str, Style]:
+        v = self.app.get_css_variables()
+
+        def st(name: str, fallback: str, **kw) -> Style:
+            try:
+                return Style(color=Color.parse(v.get(name, fallback)).rich_color, **kw)
+            except Exception:
+                return Style(**kw)
+
+        return {"ok": st("success", "green"), "changed": st("accent", "yellow"), "failed": st("error", "red", bold=True),
+                "muted": st("text-muted", "grey50")}
+
+    def fill_table(self) -> None:
+        t = self.query_one("#sum-table", DataTable)
+        t.clear(columns=True)
+        styles = self._styles()
+        for key, label in [("host", "Host"), ("result", "Result"), ("chg", "Changed"), ("same", "No change"),
+                           ("fail", "Failed"), ("skip", "Skipped"), ("time", "Time"), ("detail", "Detail")]:
+            t.add_column(label, key=key)
+        for host, s in self._hosts().items():
+            c = s.get("counts", {})
+            status = s.get("status", "?")
+            detail = ""
+            if s.get("failed_step"):
+                detail = f"at {s['failed_step']} (see below)"
+            elif status == "skipped":
+                detail = "skipped by you"
+            t.add_row(
+                host,
+                Text(status, style=styles.get(RESULT_ROLE.get(status, ""), Style())),
+                str(c.get("changed", 0)),
+                str(c.get("unchanged", 0) + c.get("ok", 0)),
+                str(c.get("failed", 0)),
+                str(c.get("skipped", 0)),
+                fmt_duration(float(s.get("duration_s", 0.0))),
+                Text(detail, no_wrap=True, overflow="ellipsis"),
+                key=host,
+            )
+
+    def body_content(self) -> Content:
+        r = self.result
+        info = self.info
+        lines: list[Content] = []
+
+        def head(text: str) -> None:
+            if lines:
+                lines.append(Content(""))
+            lines.append(Content.styled(text, "bold $accent"))
+
+        problems = [(h, st) for h, st in self._hosts().items() if not st.get("ok")]
+        if problems:
+            head("Problems")
+            for h, st in problems:
+                status = st.get("status", "?")
+                where = f" at {st['failed_step']}" if st.get("failed_step") else ""
+                msg = st.get("message") or {"skipped": "skipped by you", "incomplete": "not every step ran"}.get(status, "")
+                lines.append(Content.assemble((h, "bold"), " ", (status + where, "bold $error"), (": " + msg) if msg else ""))
+                if st.get("hint"):
+                    lines.append(Content.assemble("  ", ("hint: ", "bold $warning"), st["hint"]))
+                if st.get("log"):
+                    lines.append(Content.styled(f"  full log: {short_path(st['log'])}", "$text-muted"))
+
+        head("Cluster")
+        if not info.has_cluster_steps:
+            lines.append(Content("no cluster steps in this run (host preparation only): no join commands, no kubeconfig"))
+        else:
+            if info.joins:
+                for j in info.joins:
+                    lines.append(Content.assemble((f"join {j.who}: ", "bold"), f"expires {j.expires}"))
+                    lines.append(Content.assemble("  ", (j.command if self.reveal else j.masked, "$text")))
+                lines.append(Content.styled("  (j shows or masks the token; run the command as root on the new machine)", "$text-muted"))
+            else:
+                lines.append(Content("no join commands: kubeadm init did not run to the end in this run"))
+            if info.kubeconfig is not None:
+                lines.append(Content.assemble(("kubeconfig: ", "bold"), short_path(info.kubeconfig), " (mode 0600)"))
+            else:
+                lines.append(Content.assemble(("kubeconfig: ", "bold"), "none" + (f" ({info.note})" if info.note else "")))
+
+        head("Logs")
+        if self.log_dir is not None:
+            lines.append(Content.assemble(("run folder: ", "bold"), short_path(self.log_dir)))
+            lines.append(Content.styled("  journal.jsonl: every event; hosts/<host>.log: each host's full output; "
+                                        "summary.json: this table", "$text-muted"))
+        else:
+            lines.append(Content("this run kept no journal (nothing was written to disk)"))
+
+        head("Next")
+        rid = r.run_id if r is not None else getattr(self.runner, "run_id", "")
+        env = ""
+        suffix = ""
+        if self.demo and self.log_dir is not None:
+            env = f"K8S_TUI_STATE_DIR={short_path(self.log_dir.parent.parent)} "
+            suffix = " --dry-run"
+
+        def cmd(text: str, what: str) -> None:
+            lines.append(Content.assemble(("$ ", "$text-muted"), (text, "bold")))
+            lines.append(Content.styled(f"    {what}", "$text-muted"))
+
+        all_ok = r is not None and r.status == "finished" and all(s.get("ok") for s in self._hosts().values())
+        if self.info.kubeconfig is not None:
+            cmd(f"KUBECONFIG={short_path(self.info.kubeconfig)} kubectl get nodes", "look at the cluster")
+        if self.log_dir is not None:
+            if not all_ok:
+                cmd(f"{env}k8s-tui resume {rid}{suffix}", "run the plan again from each host's first unfinished step")
+            cmd(f"{env}k8s-tui runs", "every run and how it ended")
+            cmd(f"{env}k8s-tui rollback {rid}{suffix}", "put back what this run changed, from the backups it made on the hosts")
+        if self.demo:
+            lines.append(Content.styled("demo: the hosts are made up and nothing was changed; --dry-run keeps it that way", "$text-muted"))
+        return Content("\n").join(lines)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_toggle_join(self) -> None:
+        if not self.info.joins:
+            self.notify("no join commands in this run")
+            return
+        self.reveal = not self.reveal
+        self.query_one("#sum-body", Static).update(self.body_content())
+
+    def action_back_to_run(self) -> None:
+        self.app.pop_screen()
+
+    def action_show_log(self) -> None:
+        t = self.query_one("#sum-table", DataTable)
+        host = None
+        if t.row_count:
+            host = str(t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value)
+        self.app.pop_screen()
+        run = self.app.screen
+        if host is not None and hasattr(run, "pane_ids") and host in run.pane_ids:
+            run.tabs.active = run.pane_ids[host]
+
+    def action_wizard(self) -> None:
+        """Leave the run behind: back to the wizard's review step."""
+        from .run import RunScreen
+
+        self.app.pop_screen()
+        if isinstance(self.app.screen, RunScreen):
+            self.app.pop_screen()

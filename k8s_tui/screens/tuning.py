@@ -1,0 +1,472 @@
+"""Step 3: the sysctl table, grouped, with the explanation of the highlighted key beside it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.events import Resize
+from textual.widgets import DataTable, Input, Label, Select, Static
+
+from ..knowledge.explain import explain
+from ..model.plan import ProxyMode
+from ..widgets.inputs import WizInput
+from ..yamlio import InputError
+from ..widgets.explain_panel import ExplainPanel
+from .base import WizardScreen
+from .state import EditCheck, TableRow, show
+
+WIDE = 100  # from this many columns the panel goes beside the table
+PANEL_WIDTH = 50  # a 46-column diagram, padding, the scrollbar and the border
+PANEL_MODES = ["auto", "beside", "below", "hidden"]
+COLS = [("key", "Key"), ("now", "Now"), ("default", "Default"), ("preset", "Preset"), ("yours", "Yours")]
+
+
+def fit(text: str, width: int) -> str:
+    """Cut to width with an ASCII marker, so nothing hides that it was cut."""
+    return text if len(text) <= width else text[: max(1, width - 1)] + "~"
+
+
+def fit_key(text: str, width: int) -> str:
+    """Cut a key in the middle: its start and its end tell keys apart (ip6tables, arptables)."""
+    if len(text) <= width:
+        return text
+    head = max(4, width // 3)
+    tail = width - head - 1
+    return text[:head] + "~" + text[-tail:]
+
+
+MIN_WIDTHS = (20, 7, 7, 7, 7)
+MAX_WIDTHS = (42, 14, 14, 14, 14)
+
+
+def fit_widths(rows: list[TableRow], budget: int) -> tuple[int, ...]:
+    """Column widths that fit the budget: what each column needs, then the widest shrunk first."""
+    need = [len(label) for _, label in COLS]
+    for r in rows:
+        if r.key is None:
+            continue
+        assert r.now is not None
+        texts = (r.key + "  ", r.now.text, r.default, r.preset, ("* " + r.yours) if r.changed else "")
+        need = [max(n, len(t)) for n, t in zip(need, texts)]
+    need[4] = max(need[4], 9)  # room for "* " and a value typed later
+    widths = [max(lo, min(hi, n)) for n, lo, hi in zip(need, MIN_WIDTHS, MAX_WIDTHS)]
+    # shrink in stages: values first, then the key, so a key stays readable as long as it can
+    for key_floor, val_floor in ((32, 10), (28, 9), (24, 8), (20, 7)):
+        for i in (1, 2, 3, 4):
+            while sum(widths) > budget and widths[i] > val_floor:
+                widths[i] -= 1
+        while sum(widths) > budget and widths[0] > key_floor:
+            widths[0] -= 1
+        if sum(widths) <= budget:
+            break
+    return tuple(widths)
+
+
+class ValueEditor(Vertical):
+    """The edit line under the table: the key, an Input, and what is wrong or right with the value."""
+
+    DEFAULT_CSS = """
+    ValueEditor { height: auto; display: none; background: $boost; padding: 0 1; }
+    ValueEditor.-open { display: block; }
+    ValueEditor Horizontal { height: 1; }
+    ValueEditor #edit-label { width: auto; text-style: bold; }
+    ValueEditor #edit-input { width: 1fr; }
+    ValueEditor #edit-msg { height: auto; }
+    ValueEditor #edit-msg.-error { color: $error; }
+    ValueEditor #edit-msg.-ok { color: $success; }
+    """
+
+    key: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label("", id="edit-label")
+            yield WizInput(id="edit-input", compact=True)
+        yield Static("", id="edit-msg")
+
+    def open(self, key: str, text: str) -> None:
+        self.key = key
+        self.query_one("#edit-label", Label).update(f"{key} = ")
+        inp = self.query_one(Input)
+        inp.value = text
+        inp.cursor_position = len(text)
+        self.add_class("-open")
+        inp.focus()
+
+    def close(self) -> None:
+        self.key = None
+        self.remove_class("-open")
+
+    @property
+    def is_open(self) -> bool:
+        return self.key is not None
+
+    def show_check(self, chk: EditCheck) -> None:
+        msg = self.query_one("#edit-msg", Static)
+        lines: list[Content] = []
+        if chk.errors:
+            lines += [Content("rule: " + e) for e in chk.errors]
+        for w in chk.warnings:
+            lines.append(Content.styled("note: " + w, "$warning"))
+        if not chk.errors:
+            lines.insert(0, Content("ok: Enter keeps " + show(chk.value) + ", Esc cancels"))
+        msg.update(Content("\n").join(lines))
+        msg.set_class(bool(chk.errors), "-error")
+        msg.set_class(not chk.errors, "-ok")
+
+
+class SysctlTable(DataTable):
+    BINDINGS = [
+        Binding("delete,backspace", "screen.reset_value", "Reset", tooltip="reset the value to the preset's"),
+    ]
+
+    def on_resize(self, event: Resize) -> None:
+        fit = getattr(self.screen, "_fit_columns", None)
+        if fit is not None:
+            self.call_after_refresh(fit)
+        # the edit line takes rows from the table: keep the cursor row in sight
+        self.call_after_refresh(self._scroll_cursor_into_view)
+
+
+class TuningScreen(WizardScreen):
+    STEP = "tuning"
+    TITLE = "3 Tuning"
+    HELP_TEXT = (
+        "The kernel settings the hosts get: the preset's values with yours on top. Now is the value "
+        "on the hosts (- when not probed, mixed when they differ: the panel lists each host). The "
+        "panel explains the highlighted key; it is the same text `k8s-tui explain` prints. "
+        "Your own values are marked with * and kept when you switch presets."
+    )
+    BINDINGS = [
+        Binding("enter,e", "edit", "Edit", tooltip="edit the highlighted value (Enter accepts, Esc cancels)"),
+        Binding("slash", "filter", "Filter", tooltip="filter by key or summary"),
+        Binding("s", "focus_preset", "Preset", show=False, tooltip="choose the preset"),
+        Binding("l", "toggle_lang", "EN/ZH", tooltip="switch the panel between English and Chinese"),
+        Binding("p", "panel_mode", "Panel", show=False, tooltip="panel: auto, beside, below, hidden"),
+        Binding("right_square_bracket", "panel_scroll(1)", "Panel down", show=False, tooltip="scroll the panel down"),
+        Binding("left_square_bracket", "panel_scroll(-1)", "Panel up", show=False, tooltip="scroll the panel up"),
+        Binding("escape", "escape", "Cancel", show=False, tooltip="cancel the edit, or leave the filter"),
+    ]
+    EXTRA_KEYS = [
+        ("delete / backspace", "reset the highlighted value to the preset's"),
+        ("up / down / pgup / pgdn", "move in the table"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.panel_mode = "auto"
+        self.filter_text = ""
+        self._shown_key: object = None
+        self._widths: tuple[int, ...] = ()
+        self._typed: object = None
+
+    # ---- layout -----------------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        s = self.state
+        with Horizontal(id="tune-top"):
+            yield Label("Preset", classes="top-label")
+            yield Select(
+                [(p.title, name) for name, p in s.presets.items()],
+                value=s.preset if s.preset in s.presets else Select.NULL,
+                allow_blank=not s.presets,
+                compact=True,
+                id="preset-select",
+            )
+            yield Label("proxy", classes="top-label")
+            yield Select([(m.value, m.value) for m in ProxyMode], value=s.proxy_mode.value, allow_blank=False, compact=True, id="proxy-select")
+            yield WizInput(placeholder="/ filter: key or words", id="filter", compact=True)
+            yield Static("", id="lang-flag")
+        with Horizontal(id="tune-body"):
+            with Vertical(id="tune-left"):
+                yield SysctlTable(id="sysctl-table", cursor_type="row", zebra_stripes=False)
+                yield ValueEditor(id="editor")
+            yield ExplainPanel(id="explain")
+
+    def on_mount(self) -> None:
+        self.apply_layout()
+        self.rebuild()
+        self.query_one(SysctlTable).focus()
+
+    def on_resize(self, event: Resize) -> None:
+        self.apply_layout()
+
+    def apply_layout(self) -> None:
+        body = self.query_one("#tune-body")
+        mode = self.panel_mode
+        beside = mode == "beside" or (mode == "auto" and self.size.width >= WIDE)
+        body.set_class(beside and mode != "hidden", "-beside")
+        body.set_class(not beside and mode != "hidden", "-below")
+        panel = self.query_one(ExplainPanel)
+        panel.display = mode != "hidden"
+        # beside: wide enough for the TCP diagrams (46 columns) once the screen allows it
+        panel.styles.width = (PANEL_WIDTH if self.size.width >= 118 else "40%") if beside else "1fr"
+        self.call_after_refresh(self._fit_columns)
+
+    def _fit_columns(self) -> None:
+        table = self.query_one(SysctlTable)
+        avail = table.size.width - 2  # the vertical scrollbar
+        if avail <= 10:
+            return
+        widths = fit_widths(self.state.rows(), avail - 2 * len(COLS))
+        if widths != self._widths:
+            self._widths = widths
+            self.rebuild()
+
+    # ---- table ------------------------------------------------------------------------------
+
+    def _cells(self, r: TableRow) -> list[Text]:
+        kw, vw = (self._widths or (36, 10, 10, 10, 10))[:2]
+        if r.key is None:
+            return [Text(fit(r.group, kw), style="bold underline"), Text(""), Text(""), Text(""), Text("")]
+        assert r.now is not None
+        now_style = "bold magenta" if r.now.mixed else ("dim" if r.now.text == "-" else "")
+        key_text = Text(("* " if r.changed else "  ") + fit_key(r.key, kw - 2), style="bold yellow" if r.changed else "")
+        return [
+            key_text,
+            Text(fit(r.now.text, vw), style=now_style),
+            Text(fit(r.default, vw), style="dim"),
+            Text(fit(r.preset, vw)),
+            Text(fit(("* " + r.yours) if r.changed else "", vw), style="bold yellow"),
+        ]
+
+    def rebuild(self, select: str | None = None) -> None:
+        table = self.query_one(SysctlTable)
+        keep = select or self.current_key(allow_group=True)
+        widths = self._widths or (36, 10, 10, 10, 10)
+        table.clear(columns=True)
+        for (ckey, label), w in zip(COLS, widths):
+            table.add_column(label, key=ckey, width=w)
+        rows = self.state.rows(self.filter_text)
+        index = 0
+        for i, r in enumerate(rows):
+            rk = r.key if r.key else f"#group:{r.group}"
+            table.add_row(*self._cells(r), key=rk)
+            if rk == keep:
+                index = i
+        if rows:
+            if keep is None:
+                index = 1 if len(rows) > 1 and rows[0].key is None else 0
+            table.move_cursor(row=index, animate=False)
+        self._shown_key = object()  # force the panel to redraw
+        self.update_panel()
+        self.query_one("#lang-flag", Static).update(f" {self.state.lang.upper()} (l)")
+
+    def current_key(self, *, allow_group: bool = False) -> str | None:
+        table = self.query_one(SysctlTable)
+        if table.row_count == 0:
+            return None
+        try:
+            rk = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+        if rk and rk.startswith("#group:") and not allow_group:
+            return None
+        return rk
+
+    def refresh_from_state(self) -> None:
+        if self.is_mounted:
+            self.rebuild()
+
+    # ---- panel ------------------------------------------------------------------------------
+
+    def _kernel(self):
+        ks = list(self.state.kernels().values())
+        return min(ks) if ks else None
+
+    def update_panel(self, typed=None) -> None:
+        panel = self.query_one(ExplainPanel)
+        s = self.state
+        rk = self.current_key(allow_group=True)
+        if rk is None:
+            if s.load_error:
+                panel.show_text([Content.styled("The knowledge base did not load:", "bold $error"), s.load_error])
+            else:
+                panel.show_text(["No key matches the filter." if self.filter_text else "The knowledge base is empty."])
+            self._shown_key = None
+            return
+        if rk.startswith("#group:"):
+            group = rk.removeprefix("#group:")
+            rows = [r for r in s.rows(self.filter_text) if r.group == group and r.key]
+            changed = sum(1 for r in rows if r.changed)
+            panel.show_text([
+                Content.styled(group, "bold $accent"),
+                f"{len(rows)} keys in this group, {changed} with your own value.",
+                "Move down to a key to see what it does.",
+            ])
+            self._shown_key = rk
+            return
+        state_id = (rk, s.lang, s.preset, s.proxy_mode, repr(typed), repr(s.overrides.get(rk)))
+        if state_id == self._shown_key:
+            return
+        same_key = isinstance(self._shown_key, tuple) and self._shown_key[0] == rk
+        self._shown_key = state_id
+        final = s.final_values()
+        value = typed if typed is not None else final.get(rk)
+        context = dict(final)
+        if value is not None:
+            context[rk] = value
+        kernel = self._kernel()
+        head = self._head(rk, final, typed)
+        try:
+            try:
+                sections = explain(rk, s.lang, value=value, context=context, kernel=kernel)
+            except InputError as e:  # a preset file did not load: explain the key without them
+                sections = explain(rk, s.lang, value=value, context=context, kernel=kernel, with_presets=False)
+                head = head + [Content.styled(f"presets not shown: {e}", "$error"), Content("")]
+        except Exception as e:  # never take the screen down over one key
+            panel.show_text(head + [Content.styled(f"explain({rk}) failed: {e}", "$error")])
+            return
+        preset = s.presets.get(s.preset)
+        panel.show(head, sections, current_preset=preset.title if preset else None, keep_scroll=same_key)
+
+    def _head(self, key: str, final: dict, typed) -> list[Content]:
+        s = self.state
+        now = s.now(key)
+        zh = s.lang == "zh"
+        preset = s.presets.get(s.preset)
+        pv = s.preset_values().get(key)
+        lines = []
+        label = "主机上的当前值" if zh else "Now on the hosts"
+        if not now.per_host:
+            lines.append(Content.assemble((label + ": ", "bold"), "-" + (" (没有主机)" if zh else " (no hosts)")))
+        elif not now.mixed and now.text != "-" and len(set(now.per_host.values())) == 1:
+            n = len(now.per_host)
+            lines.append(Content.assemble((label + ": ", "bold"), now.text, f" ({'全部' if zh else 'all'} {n})"))
+        else:
+            tag = ("mixed", "bold magenta") if now.mixed else (now.text, "bold")
+            per = ", ".join(f"{h} {v}" for h, v in now.per_host.items())
+            lines.append(Content.assemble((label + ": ", "bold"), tag, " (", per, ")"))
+        ptitle = preset.title if preset else "-"
+        yours = s.overrides.get(key)
+        bits: list = [("预设" if zh else "Preset", "bold"), f" {ptitle}: {show(pv)}"]
+        if yours is not None:
+            bits += ["   ", ("你的值" if zh else "Yours", "bold"), (f": * {show(yours)}", "bold $warning")]
+        if typed is not None:
+            bits += ["   ", ("正在编辑" if zh else "Editing", "bold"), f": {show(typed)}"]
+        lines.append(Content.assemble(*bits))
+        kernel = self._kernel()
+        if kernel is not None and len(set(s.kernels().values())) > 1:
+            note = f"（下面的数字按最旧的内核 {kernel} 计算）" if zh else f"(numbers below: oldest host kernel, {kernel})"
+            lines.append(Content.styled(note, "$text-muted"))
+        lines.append(Content(""))
+        return lines
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        editor = self.query_one(ValueEditor)
+        if editor.is_open and editor.key != self.current_key():
+            editor.close()
+        self.update_panel()
+
+    # ---- actions ----------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#sysctl-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_edit()
+
+    def action_edit(self) -> None:
+        key = self.current_key()
+        if key is None:
+            return
+        s = self.state
+        final = s.final_values()
+        text = show(final[key]) if key in final else show(s.entry(key).default)
+        editor = self.query_one(ValueEditor)
+        editor.open(key, text)
+        chk = s.check_edit(key, text)
+        editor.show_check(chk)
+        self.update_panel(typed=chk.value if chk.ok else None)
+
+    @on(Input.Changed, "#edit-input")
+    def _typed(self, event: Input.Changed) -> None:
+        editor = self.query_one(ValueEditor)
+        if not editor.is_open:
+            return
+        chk = self.state.check_edit(editor.key, event.value)
+        editor.show_check(chk)
+        self.update_panel(typed=chk.value if chk.ok else None)
+
+    @on(Input.Submitted, "#edit-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        editor = self.query_one(ValueEditor)
+        key = editor.key
+        if key is None:
+            return
+        chk = self.state.set_value(key, event.value)
+        if not chk.ok:
+            editor.show_check(chk)
+            self.app.bell()
+            return
+        editor.close()
+        self.rebuild(select=key)
+        self.query_one(SysctlTable).focus()
+
+    def action_escape(self) -> None:
+        editor = self.query_one(ValueEditor)
+        if editor.is_open:
+            editor.close()
+            self._shown_key = object()
+            self.update_panel()
+            self.query_one(SysctlTable).focus()
+        elif self.focused is self.query_one("#filter"):
+            self.query_one(SysctlTable).focus()
+
+    def action_reset_value(self) -> None:
+        key = self.current_key()
+        if key is None:
+            return
+        if self.state.reset_value(key):
+            self.rebuild(select=key)
+            self.notify(f"{key}: back to the preset's value ({show(self.state.preset_values().get(key))})")
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.rebuild()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one(SysctlTable).focus()
+
+    def action_focus_preset(self) -> None:
+        self.query_one("#preset-select", Select).focus()
+
+    @on(Select.Changed, "#preset-select")
+    def _preset_changed(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL or event.value == self.state.preset:
+            return
+        self.state.set_preset(str(event.value))
+        self.rebuild()
+        kept = len(self.state.overrides)
+        title = self.state.presets[self.state.preset].title
+        self.notify(f"preset {title}" + (f"; your {kept} value{'s' if kept != 1 else ''} kept (marked *)" if kept else ""))
+
+    @on(Select.Changed, "#proxy-select")
+    def _proxy_changed(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL or event.value == self.state.proxy_mode.value:
+            return
+        self.state.set_proxy_mode(ProxyMode(event.value))
+        self.rebuild()
+
+    def action_toggle_lang(self) -> None:
+        self.state.lang = "zh" if self.state.lang == "en" else "en"
+        self.rebuild()
+
+    def action_panel_mode(self) -> None:
+        self.panel_mode = PANEL_MODES[(PANEL_MODES.index(self.panel_mode) + 1) % len(PANEL_MODES)]
+        self.apply_layout()
+        self.notify(f"panel: {self.panel_mode}")
+
+    def action_panel_scroll(self, direction: int) -> None:
+        panel = self.query_one(ExplainPanel)
+        panel.scroll_relative(y=direction * max(3, panel.size.height - 2), animate=False)

@@ -1,0 +1,489 @@
+"""The live log of one host (or of all hosts, each line prefixed by its host), with follow mode.
+
+A ``HostLogView`` shows the lines a ``RunBridge`` keeps for its host in a Textual ``Log`` (plain
+strings, only visible lines rendered), fed in batches by ``sync()`` from the screen's timer. The
+view settings (filter, wrap, timestamps) transform stored lines into shown lines; changing one
+rebuilds the log from the store (at most ``max_lines`` lines).
+
+Follow mode is on at first: new lines scroll into view. Scrolling up pauses it, and the status
+line counts "+N new lines" until End (or the screen's ``f``) resumes it; scrolling down to the end
+resumes it too.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.cells import cell_len, chop_cells
+from rich.highlighter import Highlighter
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.color import Color
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, Log, Static
+
+from ..engine.text import clean_line
+from .run_bridge import RAW_KINDS, Line, LineStore, RunBridge
+
+
+@dataclass
+class LogSettings:
+    """What every log view of a run shares (the screen's w and t keys change them)."""
+
+    wrap: bool = False
+    timestamps: bool = False
+    host_width: int = 12  # the all-hosts view pads host names to this
+
+
+def short_path(path: str | Path | None) -> str:
+    """A path with the home directory as ~."""
+    if path is None:
+        return ""
+    p = str(path)
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and (p == home or p.startswith(home + os.sep)):
+        return "~" + p[len(home):]
+    return p
+
+
+class LogHighlighter(Highlighter):
+    """Styles a line by what it is: a command ($), a step marker (---), k8s-tui's narration (#),
+    a mark; colours come from the theme (``set_theme``)."""
+
+    def __init__(self, *, prefixed: bool = False) -> None:
+        self.styles: dict[str, Style] = {}
+        self.prefixed = prefixed  # lines start with "host | " (the all-hosts view)
+
+    def set_theme(self, variables: dict[str, str]) -> None:
+        def color(name: str, fallback: str) -> Style:
+            try:
+                return Style(color=Color.parse(variables.get(name, fallback)).rich_color)
+            except Exception:
+                return Style()
+
+        self.styles = {
+            "cmd": Style(bold=True),
+            "marker": color("accent", "yellow"),
+            "failed": color("error", "red") + Style(bold=True),
+            "done": color("success", "green"),
+            "hint": color("warning", "yellow"),
+            "info": color("secondary", "cyan"),
+            "mark": color("primary", "cyan") + Style(bold=True),
+            "prefix": Style(dim=True),
+        }
+
+    def highlight(self, text: Text) -> None:
+        s = text.plain
+        st = self.styles
+        if not st:
+            return
+        start = 0
+        # a timestamp "12:34:56 " and a host prefix "name | " come first
+        if len(s) > 9 and s[2] == ":" and s[5] == ":" and s[8] == " ":
+            text.stylize(st["prefix"], 0, 9)
+            start = 9
+        if self.prefixed:
+            bar = s.find(" | ", start, start + 40)
+            if bar != -1:
+                text.stylize(st["prefix"], start, bar + 3)
+                start = bar + 3
+        body = s[start:]
+        if body.startswith("$ "):
+            text.stylize(st["cmd"], start)
+        elif body.startswith("--- hint:"):
+            text.stylize(st["hint"], start)
+        elif body.startswith("--- "):
+            if ": failed" in body[:60] or body.startswith("--- host lost"):
+                text.stylize(st["failed"], start)
+            elif ": ok" in body[:60] or ": changed" in body[:60] or ": unchanged" in body[:60]:
+                text.stylize(st["done"], start)
+            else:
+                text.stylize(st["marker"], start)
+        elif body.startswith("# "):
+            text.stylize(st["info"], start)
+        elif body.startswith("-------- "):
+            text.stylize(st["mark"], start)
+
+
+class FollowLog(Log):
+    """A ``Log`` that says when the user scrolled away from the end, and when back at it."""
+
+    class Scrolled(Message):
+        def __init__(self, log: FollowLog, at_end: bool) -> None:
+            super().__init__()
+            self.log = log
+            self.at_end = at_end
+
+    BINDINGS = [Binding("end", "scroll_end", "Follow", show=False, tooltip="jump to the newest line and follow")]
+
+    def __init__(self, *, prefixed: bool = False, **kw) -> None:
+        super().__init__(highlight=True, **kw)
+        self.highlighter = LogHighlighter(prefixed=prefixed)
+        self.quiet = 0  # > 0 while the view moves the log itself
+
+    def on_mount(self) -> None:
+        self._apply_theme()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._apply_theme())
+
+    def _apply_theme(self) -> None:
+        self.highlighter.set_theme(self.app.get_css_variables())
+        self._render_line_cache.clear()
+        self.refresh()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.quiet:
+            return
+        at_end = new_value >= self.max_scroll_y
+        if new_value < old_value and not at_end:
+            self.post_message(self.Scrolled(self, False))
+        elif new_value > old_value and at_end:
+            self.post_message(self.Scrolled(self, True))
+
+    def action_scroll_end(self) -> None:
+        self.post_message(self.Scrolled(self, True))
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    # The stock Log measures new lines' widths in a thread worker per write; the lines here are
+    # already cleaned and tab-expanded, so one pass in place is cheaper than a thread per batch.
+    def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
+        if lines:
+            self._update_maximum_width(updates, _width(lines))
+
+    def replace_lines(self, lines: list[str]) -> None:
+        """Show these lines instead of the ones shown (a filter or a setting changed). Unlike
+        clear() and write_lines(), this keeps the virtual size when it does not change, so the
+        screen repaints the log only instead of laying out every widget again."""
+        cap = self.max_lines
+        if cap is not None and len(lines) > cap:
+            lines = lines[-cap:]
+        self._lines = list(lines)
+        self._updates += 1
+        self._render_line_cache.clear()
+        self._width = _width(lines) if lines else 0
+        size = Size(self._width, len(self._lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
+        self.refresh()
+
+
+def _width(lines: list[str]) -> int:
+    return max((len(s) if s.isascii() else cell_len(s)) for s in lines) if lines else 0
+
+
+class HostLogView(Vertical):
+    """One host's log (host=None: all hosts), its status line and its filter box."""
+
+    DEFAULT_CSS = """
+    HostLogView { height: 1fr; }
+    HostLogView FollowLog { height: 1fr; background: $surface; }
+    HostLogView .log-status { height: 1; background: $panel; color: $text; padding: 0 1; }
+    HostLogView Input.log-filter { height: 1; border: none; padding: 0 1; display: none; }
+    HostLogView Input.log-filter.-open { display: block; }
+    """
+
+    def __init__(self, bridge: RunBridge, host: str | None, settings: LogSettings, *,
+                 log_path: Path | Callable[[], Path | None] | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.bridge = bridge
+        self.host = host
+        self.settings = settings
+        self._log_path = log_path  # a path, or a function giving it (the journal opens when the run starts)
+        self.follow = True
+        self.new_lines = 0  # written while follow was paused
+        self.filter_text = ""
+        self.seen = 0  # store.total at the last sync
+        self.shown = 0  # lines in the store that pass the filter (since the last rebuild)
+        self._width = 0
+        self._last_status: Content | None = None
+        self.saved_to: Path | None = None
+
+    @property
+    def log_path(self) -> Path | None:
+        p = self._log_path
+        return p() if callable(p) else p
+
+    @property
+    def store(self) -> LineStore:
+        return self.bridge.store(self.host)
+
+    def compose(self) -> ComposeResult:
+        yield FollowLog(max_lines=self.store.maxlen, prefixed=self.host is None)
+        yield Input(placeholder="filter: type to show matching lines; enter keeps it, esc clears it",
+                    classes="log-filter", compact=True)
+        yield Static(classes="log-status")
+
+    @property
+    def log(self) -> FollowLog:
+        return self.query_one(FollowLog)
+
+    def on_mount(self) -> None:
+        self.rebuild()
+
+    # -- turning stored lines into shown lines ----------------------------------------------
+
+    def _wrap_width(self) -> int:
+        w = self.log.scrollable_content_region.width
+        return w if w >= 10 else 0
+
+    def format(self, lines: list[Line], first: int) -> list[str]:
+        """The shown text of stored lines (``first``: the store index of the first): cleaned, host
+        prefix in the all-hosts view, filtered, time stamped, wrapped."""
+        s = self.settings
+        all_hosts = self.host is None
+        hw = s.host_width
+        q = self.filter_text.lower()
+        raw = RAW_KINDS
+        clean = clean_line
+        times = self.store.times(first, len(lines)) if s.timestamps else None
+        out: list[str] = []
+        add = out.append
+        last_sec = -1
+        stamp = ""
+        for i, (kind, host, text) in enumerate(lines):
+            if kind in raw:
+                text = clean(text)
+                if "\t" in text:
+                    text = text.expandtabs()
+                if kind == "info":
+                    text = "# " + text
+            if all_hosts and host:
+                text = f"{host[:hw]:<{hw}} | {text}"
+            if q and q not in text.lower():
+                continue
+            if times is not None:
+                ts = times[i]
+                sec = int(ts)
+                if sec != last_sec:
+                    last_sec = sec
+                    stamp = time.strftime("%H:%M:%S ", time.localtime(ts))
+                text = stamp + text
+            add(text)
+        self.shown += len(out)
+        if s.wrap:
+            w = self._wrap_width()
+            if w:
+                wrapped: list[str] = []
+                for t in out:
+                    if len(t) <= w and t.isascii():
+                        wrapped.append(t)
+                    elif t.isascii():
+                        wrapped.extend(t[i:i + w] for i in range(0, len(t), w))
+                    else:
+                        wrapped.extend(chop_cells(t, w) or [""])
+                return wrapped
+        return out
+
+    def rebuild(self) -> None:
+        """Show the store again from scratch (after a setting changed, or when behind)."""
+        log = self.log
+        store = self.store
+        self.shown = 0
+        lines = self.format(list(store.lines), store.first_index)
+        self.seen = store.total
+        self._width = self._wrap_width()
+        log.quiet += 1
+        try:
+            y = log.scroll_y
+            log.replace_lines(lines)
+            if self.follow:
+                log.scroll_end(animate=False, immediate=True, x_axis=False)
+            else:
+                log.scroll_to(y=min(y, log.max_scroll_y), animate=False, immediate=True)
+        finally:
+            log.quiet -= 1
+        self.update_status()
+
+    def sync(self) -> int:
+        """Show the lines that arrived since the last sync; returns how many were written."""
+        store = self.store
+        if store.total == self.seen:
+            return 0
+        new = store.since(self.seen)
+        if new is None:  # more arrived than the store keeps: start again from what it has
+            before = self.shown
+            self.rebuild()
+            if not self.follow:
+                self.new_lines += self.shown - min(before, self.shown)
+                self.update_status()
+            return len(self.store.lines)
+        first = self.seen
+        self.seen = store.total
+        lines = self.format(new, first)
+        if lines:
+            self._write(lines)
+        return len(lines)
+
+    def _write(self, lines: list[str]) -> None:
+        log = self.log
+        cap = log.max_lines or 0
+        if cap and len(lines) > cap:
+            lines = lines[-cap:]
+        before = len(log.lines)
+        log.quiet += 1
+        try:
+            log.write_lines(lines, scroll_end=False)
+            if self.follow:
+                log.scroll_end(animate=False, immediate=True, x_axis=False)
+            else:
+                self.new_lines += len(lines)
+                removed = before + len(lines) - len(log.lines)
+                if removed > 0:  # old lines went: keep the lines being read where they are
+                    log.scroll_to(y=max(0, log.scroll_y - removed), animate=False, immediate=True)
+        finally:
+            log.quiet -= 1
+        if not self.follow:
+            self.update_status()
+
+    def on_resize(self) -> None:
+        self.update_status()
+        if self.settings.wrap and self.is_mounted and self._wrap_width() != self._width:
+            self.call_after_refresh(self.rebuild)
+
+    # -- follow mode -----------------------------------------------------------------------
+
+    def on_follow_log_scrolled(self, event: FollowLog.Scrolled) -> None:
+        event.stop()
+        if event.at_end:
+            self.resume()
+        elif self.follow:
+            self.follow = False
+            self.new_lines = 0
+            self.update_status()
+
+    def resume(self) -> None:
+        """Follow again: jump to the newest line."""
+        was = self.follow
+        self.follow = True
+        self.new_lines = 0
+        log = self.log
+        log.quiet += 1
+        try:
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
+        finally:
+            log.quiet -= 1
+        if not was:
+            self.update_status()
+
+    def pause(self) -> None:
+        if self.follow:
+            self.follow = False
+            self.new_lines = 0
+            self.update_status()
+
+    # -- the other keys ----------------------------------------------------------------------
+
+    def open_filter(self) -> None:
+        inp = self.query_one(Input)
+        inp.add_class("-open")
+        inp.value = self.filter_text
+        inp.focus()
+
+    def set_filter(self, text: str) -> None:
+        if text == self.filter_text:
+            return
+        self.filter_text = text
+        self.rebuild()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.close_filter(keep=True)
+
+    def close_filter(self, *, keep: bool) -> None:
+        inp = self.query_one(Input)
+        if not keep:
+            self.set_filter("")
+        inp.remove_class("-open")
+        self.log.focus()
+        self.update_status()
+
+    @property
+    def filter_open(self) -> bool:
+        return self.query_one(Input).has_class("-open")
+
+    def mark(self) -> None:
+        """A separator line, then follow again (as k9s does)."""
+        stamp = time.strftime("%H:%M:%S")
+        self.bridge.add_mark(self.host, f"-------- mark {stamp} --------")
+        self.resume()
+        self.sync()
+
+    def visible_text(self) -> list[str]:
+        """The lines as shown (filter and timestamps applied, not wrapped)."""
+        wrap = self.settings.wrap
+        self.settings.wrap = False
+        try:
+            shown = self.shown
+            lines = self.format(list(self.store.lines), self.store.first_index)
+            self.shown = shown
+        finally:
+            self.settings.wrap = wrap
+        return lines
+
+    def save(self, folder: Path) -> Path:
+        """Write the lines shown to a new file in ``folder``, readable by the user only."""
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = self.host or "all-hosts"
+        path = folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        n = 1
+        while path.exists():
+            n += 1
+            path = folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{n}.log"
+        data = "".join(t + "\n" for t in self.visible_text()).encode("utf-8", errors="replace")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        self.saved_to = path
+        self.update_status()
+        return path
+
+    # -- the status line ---------------------------------------------------------------------
+
+    def status_content(self) -> Content:
+        parts: list[Content | str | tuple[str, str]] = []
+        if self.follow:
+            parts.append(("following", "$success"))
+        else:
+            more = f" +{self.new_lines} new lines" if self.new_lines else ""
+            parts.append((f"PAUSED{more}", "bold $warning"))
+            parts.append(" (End or f follows)")
+        if self.filter_text:
+            parts.append("  filter ")
+            parts.append((repr(self.filter_text), "bold $accent"))
+        flags = [n for n, on in (("wrap", self.settings.wrap), ("time", self.settings.timestamps)) if on]
+        if flags:
+            parts.append("  " + " ".join(flags))
+        left = Content.assemble(*parts)
+        if self.saved_to is not None:
+            label, path = "  saved ", short_path(self.saved_to)
+        elif self.log_path is not None:
+            label, path = ("  full logs " if self.host is None else "  full log "), short_path(self.log_path)
+        else:
+            return left
+        room = (self.size.width - 2 if self.size.width else 120) - left.cell_length - len(label)
+        if room < 12:
+            return left
+        if len(path) > room:
+            path = "..." + path[len(path) - room + 3:]
+        return Content.assemble(left, (label + path, "$text-muted"))
+
+    def update_status(self) -> None:
+        c = self.status_content()
+        if c != self._last_status:
+            self._last_status = c
+            self.query_one(".log-status", Static).update(c, layout=False)
