@@ -38,6 +38,22 @@ def load_yaml_text(text: str, source: str = "<text>") -> Any:
         raise InputError(f"{source}: broken YAML: {e}") from None
 
 
+def load_yaml_fast(path: str | Path) -> Any:
+    """Plain data, parsed by the C loader where ruamel.yaml.clib is installed (about 7x faster than
+    the round-trip loader); no line numbers. Callers re-read with ``load_yaml`` to report one."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        raise InputError(f"{p}: cannot read: {e}") from None
+    try:
+        return YAML(typ="safe").load(text)
+    except YAMLError:
+        return load_yaml_text(text, str(p))  # the round-trip loader words the error with its line
+
+
 def load_yaml(path: str | Path) -> Any:
     p = Path(path)
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..yamlio import InputError, line_of, load_yaml, plain
+from ..yamlio import InputError, line_of, load_yaml, load_yaml_fast, plain
 from .schema import Entry, Group
 
 DATA_DIR = Path(str(resources.files(__package__) / "data"))
@@ -64,7 +64,7 @@ class Catalogue:
 
 
 def load_file(path: Path) -> list[Entry]:
-    doc = load_yaml(path)
+    doc = load_yaml_fast(path)
     if not isinstance(doc, dict):
         raise InputError(f"{path}: expected a mapping of sysctl key -> entry")
     entries = []
@@ -75,7 +75,7 @@ def load_file(path: Path) -> list[Entry]:
             entries.append(Entry.model_validate({"key": key, **plain(body)}))
         except ValidationError as e:
             err = e.errors()[0]
-            line = line_of(doc, (key, *err["loc"]))
+            line = line_of(load_yaml(path), (key, *err["loc"]))
             where = f" line {line}" if line else ""
             field = ".".join(str(p) for p in err["loc"])
             raise InputError(f"{path}{where}: {key}: {field}: {err['msg']}") from None
