@@ -39,6 +39,9 @@ from .steps import CURRENT
 
 TRANSCRIPTS_DIR = Path(str(resources.files(__package__) / "transcripts"))
 
+# every simulated delay goes through here (tests swap it to see the delays without waiting them)
+_sleep = asyncio.sleep
+
 # plausible live values for keys whose kernel default is computed at boot (the catalogue says so
 # in words), as seen on a 4 GiB VM with a 6.1 kernel
 _BOOT_COMPUTED = {
@@ -304,7 +307,7 @@ class DryRunExecutor:
 
     async def _pause(self, host: Host, seconds: float) -> None:
         s = seconds * self._scale(host)
-        await asyncio.sleep(s if s > 0 else 0)
+        await _sleep(s if s > 0 else 0)
 
     def _record(self, host: Host, **kw: Any) -> Call:
         cur = CURRENT.get()
@@ -350,7 +353,7 @@ class DryRunExecutor:
         scale = self._scale(host)
         for stream, text in lines:
             if delay and scale:
-                await asyncio.sleep(delay * scale)
+                await _sleep(delay * scale)
             (err if stream == "stderr" else out).append(text)
             if on_line is not None:
                 on_line("stderr" if stream == "stderr" else "stdout", text)

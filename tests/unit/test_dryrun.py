@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 import pytest
 
+from k8s_tui.engine import dryrun
 from k8s_tui.engine.dryrun import TRANSCRIPTS_DIR, DryRunExecutor, Transcript, load_transcripts
 from k8s_tui.engine.executor import ExecError, Executor
 from k8s_tui.engine.steps import CURRENT, StepPhase
@@ -78,20 +79,40 @@ async def test_transcript_exit_status_and_check():
     assert e.value.kind == "error" and "nope" in e.value.message
 
 
-async def test_speed_scales_delays_and_slow_hosts_are_ten_times_slower():
+@pytest.fixture
+def sleeps(monkeypatch):
+    """The delays the executor asks for, in order; none is actually waited (each one only yields)."""
+    asked: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(seconds):
+        asked.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(dryrun, "_sleep", fake_sleep)
+    return asked
+
+
+async def test_speed_scales_delays_and_slow_hosts_are_ten_times_slower(sleeps):
     t = Transcript(match="tick", lines=[("stdout", str(i)) for i in range(5)], delay=0.01)
     fast = DryRunExecutor(speed=0, transcripts=[t], transcripts_dir=None, command_latency=0.01)
-    t0 = time.monotonic()
     await fast.run(h(), ["tick"])
-    assert time.monotonic() - t0 < 0.03
+    await fast.run(h("slow-node"), ["tick"])
+    assert not [s for s in sleeps if s > 0]  # speed 0: no delay at all, slow hosts included
     real = DryRunExecutor(speed=1, transcripts=[t], transcripts_dir=None, command_latency=0.0)
-    t0 = time.monotonic()
+    sleeps.clear()
     await real.run(h(), ["tick"])
-    normal = time.monotonic() - t0
-    t0 = time.monotonic()
+    normal = [s for s in sleeps if s > 0]
+    sleeps.clear()
     await real.run(h("slow-node"), ["tick"])
-    slow = time.monotonic() - t0
-    assert normal >= 0.05 and slow >= 0.5
+    slow = [s for s in sleeps if s > 0]
+    assert normal == pytest.approx([0.01] * 5)  # one delay per line
+    assert slow == pytest.approx([0.1] * 5)  # ten times longer on slow-*
+    latency = DryRunExecutor(speed=2, transcripts_dir=None, command_latency=0.05)
+    sleeps.clear()
+    await latency.run(h(), ["true"])
+    await latency.read_file(h("slow-x"), "/etc/hostname")
+    assert sleeps == pytest.approx([0.1, 1.0])  # command latency scales by speed, and x10 on slow-*
 
 
 async def test_unreachable_hosts_fail_at_first_contact():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -23,19 +22,41 @@ def alive(pid: int) -> bool:
         return False
 
 
+async def until_dead(pid: int) -> None:
+    """Poll until the process is gone; the caller bounds the wait (no time is asserted)."""
+    while alive(pid):
+        await asyncio.sleep(0.01)
+
+
 def test_it_is_an_executor():
     assert isinstance(LocalExecutor(), Executor)
 
 
-async def test_lines_stream_as_they_are_written():
+async def test_lines_stream_as_they_are_written(tmp_path):
+    """A handshake, not a stopwatch: the child prints a line, then waits until the test has seen
+    that line (the test creates a file when it arrives). Without streaming the child would give
+    up waiting and say so."""
     ex = LocalExecutor()
+    flag = tmp_path / "seen-first-line"
     seen = []
-    t0 = time.monotonic()
-    script = "import sys, time\nfor i in range(3):\n    print(i)\n    time.sleep(0.15)\nprint('oops', file=sys.stderr)"
-    res = await ex.run(HOST, ["python3", "-c", script], on_line=lambda s, ln: seen.append((s, ln, time.monotonic() - t0)))
-    assert [(s, ln) for s, ln, _ in seen] == [("stdout", "0"), ("stdout", "1"), ("stdout", "2"), ("stderr", "oops")]
-    assert seen[0][2] < 0.25  # the first line came long before the end (~0.45 s)
-    assert res.ok and res.stdout == "0\n1\n2\n" and res.stderr == "oops\n"
+
+    def on_line(stream, line):
+        seen.append((stream, line))
+        if line == "0":
+            flag.touch()
+
+    script = (
+        "import os, sys, time\n"
+        "print(0)\n"
+        "deadline = time.time() + 20\n"
+        "while not os.path.exists(sys.argv[1]) and time.time() < deadline:\n"
+        "    time.sleep(0.01)\n"
+        "print('streamed' if os.path.exists(sys.argv[1]) else 'not streamed')\n"
+        "print('oops', file=sys.stderr)\n"
+    )
+    res = await ex.run(HOST, ["python3", "-c", script, str(flag)], on_line=on_line)
+    assert seen == [("stdout", "0"), ("stdout", "streamed"), ("stderr", "oops")]
+    assert res.ok and res.stdout == "0\nstreamed\n" and res.stderr == "oops\n"
 
 
 async def test_the_child_runs_unbuffered():
@@ -66,26 +87,30 @@ async def test_stdin_and_exit_status():
 async def test_timeout_kills_the_process_group():
     ex = LocalExecutor(kill_grace=0.5)
     pids = []
-    t0 = time.monotonic()
     with pytest.raises(ExecError) as e:
-        await ex.run(HOST, ["sh", "-c", "sleep 30 & echo $!; wait"], timeout=0.5, on_line=lambda s, ln: pids.append(int(ln)))
+        # the guard is far shorter than the sleep: only the executor's timeout can end this in time
+        # (2 s leaves a loaded machine ample room to start sh and print the pid first)
+        await asyncio.wait_for(
+            ex.run(HOST, ["sh", "-c", "sleep 300 & echo $!; wait"], timeout=2, on_line=lambda s, ln: pids.append(int(ln))), 20)
     assert e.value.kind == "timeout"
-    assert time.monotonic() - t0 < 3
-    await asyncio.sleep(0.1)
-    assert not alive(pids[0])  # the grandchild is gone too
+    await asyncio.wait_for(until_dead(pids[0]), 20)  # the grandchild is gone too
 
 
 async def test_cancel_kills_the_process_group():
     ex = LocalExecutor(kill_grace=0.5)
     pids = []
-    task = asyncio.create_task(ex.run(HOST, ["sh", "-c", "sleep 30 & echo $!; wait"], on_line=lambda s, ln: pids.append(int(ln))))
-    while not pids:
-        await asyncio.sleep(0.02)
+    started = asyncio.Event()
+
+    def on_line(stream, line):
+        pids.append(int(line))
+        started.set()
+
+    task = asyncio.create_task(ex.run(HOST, ["sh", "-c", "sleep 300 & echo $!; wait"], on_line=on_line))
+    await asyncio.wait_for(started.wait(), 20)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await task
-    await asyncio.sleep(0.1)
-    assert not alive(pids[0])
+        await asyncio.wait_for(task, 20)
+    await asyncio.wait_for(until_dead(pids[0]), 20)
 
 
 async def test_write_file_is_atomic_with_backup(tmp_path):

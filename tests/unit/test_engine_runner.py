@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
-import time
 
 import pytest
 
 from k8s_tui.engine.dryrun import DryRunExecutor
-from k8s_tui.engine.events import HostLost, OutputLine, RunFinished, StepFinished, StepsPlanned, StepStarted
+from k8s_tui.engine.events import HostLost, OutputLine, RunFinished, StepFinished, StepsPlanned
 from k8s_tui.engine.executor import ExecOptions
 from k8s_tui.engine.journal import read_journal
 from k8s_tui.engine.runner import Runner, RunnerError, RunPlan, Stage
@@ -32,17 +32,76 @@ def hosts(*names: str) -> list[Host]:
     return out
 
 
-class Rec(Step):
-    """Records start/end per host, sleeps, runs one command, fails where told."""
+# No test here measures time: order is a sequence number, overlap is a count of hosts inside a
+# step, and a wait that could hang is bounded by GUARD (hitting it fails the test).
+GUARD = 20
+_seq = itertools.count()
 
-    def __init__(self, step_id, log, *, targets="all", serial=False, sleep=0.0, fail=(), fail_times=None, check_true=()):
+
+async def yields(n=50):
+    """Let every other ready task run for a while, without any wall-clock wait."""
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+class Gate:
+    """What a Rec step awaits between its start and its end, with the hosts inside it counted."""
+
+    def __init__(self, wait=None):
+        self.wait = wait  # async (host name) -> None; None = pass straight through
+        self.inside: set[str] = set()
+        self.peak = 0
+        self.entered: list[str] = []
+
+    async def __call__(self, name):
+        self.inside.add(name)
+        self.entered.append(name)
+        self.peak = max(self.peak, len(self.inside))
+        try:
+            if self.wait is not None:
+                await self.wait(name)
+        finally:
+            self.inside.discard(name)
+
+
+def all_inside(n):
+    """A barrier: each host waits until n hosts have come in (a runner that ran them one at a
+    time would never open it, and the GUARD timeout would fail the test)."""
+    came, opened = set(), asyncio.Event()
+
+    async def wait(name):
+        came.add(name)
+        if len(came) >= n:
+            opened.set()
+        await opened.wait()
+
+    return wait
+
+
+def forever(started: asyncio.Event | None = None):
+    """The step says it is running, then waits for something that never happens."""
+    never = asyncio.Event()
+
+    async def wait(name):
+        if started is not None:
+            started.set()
+        await never.wait()
+
+    return wait
+
+
+class Rec(Step):
+    """Records start/end per host (with a sequence number), runs one command, waits at its gate,
+    fails where told."""
+
+    def __init__(self, step_id, log, *, targets="all", serial=False, gate=None, fail=(), fail_times=None, check_true=()):
         self.id = step_id
         self.title = step_id
         self.why = f"test step {step_id}"
         self.targets = targets
         self.serial = serial
         self.log = log
-        self.sleep = sleep
+        self.gate = gate
         self.fail = set(fail)
         self.fail_times = dict(fail_times or {})  # host -> how many attempts fail
         self.check_true = set(check_true)
@@ -52,11 +111,11 @@ class Rec(Step):
 
     async def apply(self, ctx):
         name = ctx.host.name
-        self.log.append(("start", self.id, name, time.monotonic()))
+        self.log.append(("start", self.id, name, next(_seq)))
         await ctx.run(["echo", self.id])
-        if self.sleep:
-            await asyncio.sleep(self.sleep)
-        self.log.append(("end", self.id, name, time.monotonic()))
+        if self.gate is not None:
+            await self.gate(name)
+        self.log.append(("end", self.id, name, next(_seq)))
         if name in self.fail:
             raise StepFailed(f"{self.id} broke on {name}", "fix it")
         left = self.fail_times.get(name, 0)
@@ -74,16 +133,16 @@ async def run(run_plan, hs, *, executor=None, events=None, **kw) -> tuple[Runner
     events = [] if events is None else events
     r = Runner(None, run_plan, executor or DryRunExecutor(speed=0), hosts=hs, **kw)
     r.bus.subscribe(events.append)
-    res = await r.run()
+    res = await asyncio.wait_for(r.run(), GUARD)
     return r, res, events
 
 
 async def test_hosts_run_in_parallel_within_a_stage():
     log = []
     hs = hosts("a", "b", "c")
-    t0 = time.monotonic()
-    _, res, _ = await run(RunPlan([Stage("s", [Rec("x", log, sleep=0.2)])]), hs)
-    assert time.monotonic() - t0 < 0.45
+    gate = Gate(all_inside(3))  # opens only once all three hosts are inside the step
+    _, res, _ = await run(RunPlan([Stage("s", [Rec("x", log, gate=gate)])]), hs)
+    assert gate.peak == 3
     starts = [e[3] for e in log if e[0] == "start"]
     ends = [e[3] for e in log if e[0] == "end"]
     assert max(starts) < min(ends)  # all three were running at once
@@ -93,13 +152,25 @@ async def test_hosts_run_in_parallel_within_a_stage():
 async def test_a_stage_is_a_barrier():
     log = []
     hs = hosts("a", "b", "c")
-    slow = Rec("one", log, sleep=0.0)
-    slow.sleep = 0.0
-    plan = RunPlan([Stage("first", [Rec("one", log, sleep=0.05)]), Stage("second", [Rec("two", log)])])
+    through, others_done = set(), asyncio.Event()
+
+    async def c_is_last(name):
+        # c ends stage one last, and only after giving a and b plenty of turns: without a
+        # barrier they would start stage two meanwhile
+        if name == "c":
+            await others_done.wait()
+            await yields()
+        else:
+            through.add(name)
+            if len(through) == 2:
+                others_done.set()
+
+    plan = RunPlan([Stage("first", [Rec("one", log, gate=c_is_last)]), Stage("second", [Rec("two", log)])])
     await run(plan, hs)
     last_end_first = max(e[3] for e in log if e[1] == "one" and e[0] == "end")
     first_start_second = min(e[3] for e in log if e[1] == "two" and e[0] == "start")
-    assert last_end_first <= first_start_second
+    assert [e[2] for e in log if e[:2] == ("end", "one")][-1] == "c"
+    assert last_end_first < first_start_second
 
 
 async def test_a_failed_host_stops_only_itself():
@@ -144,20 +215,30 @@ async def test_first_control_plane_stage_runs_on_that_host_only():
 async def test_serial_step_runs_one_host_at_a_time():
     log = []
     hs = hosts("a", "b", "c")
-    await run(RunPlan([Stage("s", [Rec("x", log, serial=True, sleep=0.05)])]), hs)
-    spans = sorted((e[3], e[2]) for e in log if e[0] in ("start", "end"))
+    # inside the step each host gives the others many turns: had they been let in, they would overlap
+    gate = Gate(lambda name: yields())
+    await run(RunPlan([Stage("s", [Rec("x", log, serial=True, gate=gate)])]), hs)
+    assert gate.peak == 1 and sorted(gate.entered) == ["a", "b", "c"]
     # start/end alternate by host: no two hosts inside the step at once
     running = 0
     for e in sorted(log, key=lambda e: e[3]):
         running += 1 if e[0] == "start" else -1
         assert running <= 1
-    assert len(spans) == 6
+    assert len(log) == 6
 
 
 async def test_max_concurrent_hosts_limits_parallelism():
     log = []
     hs = hosts("a", "b", "c", "d")
-    await run(RunPlan([Stage("s", [Rec("x", log, sleep=0.03)])]), hs, options=ExecOptions(max_concurrent_hosts=2))
+    two_in = all_inside(2)
+
+    async def wait(name):
+        await two_in(name)  # two at once must happen (or the GUARD fails the test) ...
+        await yields()  # ... and a third would have had every chance to come in
+
+    gate = Gate(wait)
+    await run(RunPlan([Stage("s", [Rec("x", log, gate=gate)])]), hs, options=ExecOptions(max_concurrent_hosts=2))
+    assert gate.peak == 2 and sorted(gate.entered) == ["a", "b", "c", "d"]
     running = peak = 0
     for e in sorted(log, key=lambda e: e[3]):
         running += 1 if e[0] == "start" else -1
@@ -217,14 +298,16 @@ async def test_retry_after_the_run_reached_its_end():
     events = []
     r = Runner(None, plan, DryRunExecutor(speed=0), hosts=hs, wait_at_end=True)
     r.bus.subscribe(events.append)
+    reached_end = asyncio.Event()
+    r.bus.subscribe(lambda ev: finished(events, "a", "two") and finished(events, "b", "two") and reached_end.set())
     task = asyncio.create_task(r.run())
-    while not (finished(events, "a", "two") and finished(events, "b", "two")):
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(reached_end.wait(), GUARD)
+    await yields()  # the run had every chance to end on its own
     assert finished(events, "b", "two")[0].status == "skipped"
     assert not task.done()  # waiting for the user's decision
     assert r.retry("b", "two") is False  # cannot jump over the failed step
     assert r.retry("b", "one") is True
-    res = await asyncio.wait_for(task, 5)
+    res = await asyncio.wait_for(task, GUARD)
     assert [e.status for e in finished(events, "b")] == ["failed", "skipped", "changed", "changed"]
     assert finished(events, "b", "one")[-1].attempt == 2
     assert res.summary["b"]["ok"] and res.summary["b"]["status"] == "changed"
@@ -234,19 +317,28 @@ async def test_retry_after_the_run_reached_its_end():
 async def test_retry_while_other_hosts_still_run_catches_up():
     log = []
     hs = hosts("a", "b")
-    plan = RunPlan([Stage("s1", [Rec("one", log, fail_times={"b": 1}), Rec("slow", log, sleep=0.3, targets=lambda h, p: h.name == "a")])])
+    b_retried = asyncio.Event()
+
+    async def until_b_retried(name):
+        await b_retried.wait()
+
+    # a stays inside "slow" until b's retry has succeeded: the retry surely ran while a still ran
+    slow = Rec("slow", log, gate=until_b_retried, targets=lambda h, p: h.name == "a")
+    plan = RunPlan([Stage("s1", [Rec("one", log, fail_times={"b": 1}), slow])])
     events = []
     r = Runner(None, plan, DryRunExecutor(speed=0), hosts=hs)
 
     def on(ev):
         if isinstance(ev, StepFinished) and ev.status == "failed":
             asyncio.get_running_loop().call_soon(r.retry, ev.host, ev.step_id)
+        if isinstance(ev, StepFinished) and ev.host == "b" and ev.status == "changed":
+            b_retried.set()
 
     r.bus.subscribe(events.append)
     r.bus.subscribe(on)
-    res = await r.run()
+    res = await asyncio.wait_for(r.run(), GUARD)
     assert [e.status for e in finished(events, "b")] == ["failed", "changed"]
-    assert res.summary["b"]["ok"]
+    assert res.summary["b"]["ok"] and res.summary["a"]["ok"]
 
 
 async def test_retry_called_from_inside_the_failure_event():
@@ -257,7 +349,7 @@ async def test_retry_called_from_inside_the_failure_event():
     r = Runner(None, plan, DryRunExecutor(speed=0), hosts=hs)
     r.bus.subscribe(events.append)
     r.bus.subscribe(lambda ev: isinstance(ev, StepFinished) and ev.status == "failed" and r.retry(ev.host, ev.step_id))
-    res = await r.run()
+    res = await asyncio.wait_for(r.run(), GUARD)
     assert [e.status for e in finished(events, "b")] == ["failed", "failed", "changed", "changed"]
     assert res.summary["b"]["ok"]
 
@@ -265,20 +357,20 @@ async def test_retry_called_from_inside_the_failure_event():
 async def test_skip_host_cancels_its_step_and_skips_the_rest():
     log = []
     hs = hosts("a", "b")
-    plan = RunPlan([Stage("s1", [Rec("one", log, sleep=0.0)]),
-                    Stage("s2", [Rec("long", log, sleep=5.0, targets=lambda h, p: h.name == "b"), Rec("after", log)])])
+    long_running = asyncio.Event()
+    plan = RunPlan([Stage("s1", [Rec("one", log)]),
+                    Stage("s2", [Rec("long", log, gate=forever(long_running), targets=lambda h, p: h.name == "b"), Rec("after", log)])])
     events = []
     r = Runner(None, plan, DryRunExecutor(speed=0), hosts=hs)
-
-    def on(ev):
-        if isinstance(ev, StepStarted) and ev.step_id == "long":
-            asyncio.get_running_loop().call_later(0.05, r.skip_host, "b")
-
     r.bus.subscribe(events.append)
-    r.bus.subscribe(on)
-    t0 = time.monotonic()
-    res = await r.run()
-    assert time.monotonic() - t0 < 2
+
+    async def skip_b_once_long_runs():
+        await long_running.wait()
+        assert r.skip_host("b")
+
+    control = asyncio.create_task(skip_b_once_long_runs())
+    res = await asyncio.wait_for(r.run(), GUARD)  # "long" never ends by itself: only the skip ends it
+    await control
     long = finished(events, "b", "long")[0]
     assert long.status == "failed" and long.interrupted
     after = finished(events, "b", "after")[0]
@@ -291,14 +383,30 @@ async def test_skip_host_cancels_its_step_and_skips_the_rest():
 async def test_abort_lets_running_steps_finish_and_skips_the_rest():
     log = []
     hs = hosts("a", "b")
-    plan = RunPlan([Stage("s1", [Rec("one", log, sleep=0.2)]), Stage("s2", [Rec("two", log)])])
+    both_in, release = asyncio.Event(), asyncio.Event()
+    came = set()
+
+    async def hold(name):  # step one: wait inside until the test has aborted
+        came.add(name)
+        if len(came) == 2:
+            both_in.set()
+        await release.wait()
+
+    plan = RunPlan([Stage("s1", [Rec("one", log, gate=hold)]), Stage("s2", [Rec("two", log)])])
     events = []
     r = Runner(None, plan, DryRunExecutor(speed=0), hosts=hs)
     r.bus.subscribe(events.append)
-    # abort once both hosts are inside step one
-    r.bus.subscribe(lambda ev: isinstance(ev, StepStarted) and ev.host == "b" and asyncio.get_running_loop().call_later(0.05, r.abort))
-    res = await r.run()
+
+    async def abort_once_both_are_inside():
+        await both_in.wait()
+        r.abort()
+        release.set()
+
+    control = asyncio.create_task(abort_once_both_are_inside())
+    res = await asyncio.wait_for(r.run(), GUARD)
+    await control
     assert res.status == "aborted"
+    assert sorted(e[2] for e in log if e[:2] == ("end", "one")) == ["a", "b"]  # both ended step one normally
     assert [e.status for e in finished(events, step="one")] == ["changed", "changed"]
     two = finished(events, step="two")
     assert [e.status for e in two] == ["skipped", "skipped"] and "aborted" in two[0].message
@@ -308,15 +416,29 @@ async def test_abort_lets_running_steps_finish_and_skips_the_rest():
 async def test_cancel_interrupts_running_steps_and_the_journal_says_so(state_dir):
     log = []
     hs = hosts("a", "b")
-    plan = RunPlan([Stage("s1", [Rec("long", log, sleep=10)]), Stage("s2", [Rec("two", log)])])
+    both_in, never = asyncio.Event(), asyncio.Event()
+    came = set()
+
+    async def stuck(name):  # "long" never ends by itself: only the cancel ends it
+        came.add(name)
+        if len(came) == 2:
+            both_in.set()
+        await never.wait()
+
+    plan = RunPlan([Stage("s1", [Rec("long", log, gate=stuck)]), Stage("s2", [Rec("two", log)])])
     r = Runner(None, plan, DryRunExecutor(speed=0), hosts=hs)
     events = []
     r.bus.subscribe(events.append)
-    r.bus.subscribe(lambda ev: isinstance(ev, StepStarted) and asyncio.get_running_loop().call_later(0.05, r.cancel))
-    t0 = time.monotonic()
-    res = await r.run()
-    assert time.monotonic() - t0 < 2
+
+    async def cancel_once_both_run():
+        await both_in.wait()
+        r.cancel()
+
+    control = asyncio.create_task(cancel_once_both_run())
+    res = await asyncio.wait_for(r.run(), GUARD)
+    await control
     assert res.status == "interrupted"
+    assert not [e for e in log if e[0] == "end"]
     recs = read_journal(r.run_id)
     interrupted = [x for x in recs if x["type"] == "step_finished" and x.get("interrupted")]
     assert sorted(x["host"] for x in interrupted) == ["a", "b"]
@@ -328,9 +450,10 @@ async def test_cancel_interrupts_running_steps_and_the_journal_says_so(state_dir
 
 async def test_cancelling_the_run_task_records_the_interruption(state_dir):
     log = []
-    r = Runner(None, RunPlan([Stage("s", [Rec("long", log, sleep=10)])]), DryRunExecutor(speed=0), hosts=hosts("a"))
+    running = asyncio.Event()
+    r = Runner(None, RunPlan([Stage("s", [Rec("long", log, gate=forever(running))])]), DryRunExecutor(speed=0), hosts=hosts("a"))
     task = asyncio.create_task(r.run())
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(running.wait(), GUARD)  # cancel while the step runs
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -346,17 +469,24 @@ async def test_cancel_kills_the_local_process():
         id, title, why = "sleep", "sleep", "sleeps"
 
         async def apply(self, ctx):
-            await ctx.run(["sh", "-c", "echo $$; exec sleep 30"], sudo=False)
+            await ctx.run(["sh", "-c", "echo $$; exec sleep 300"], sudo=False)
 
     pids = []
     r = Runner(None, RunPlan([Stage("s", [Sleep()])]), LocalExecutor(kill_grace=0.5), hosts=hosts("local"), journal=False)
     r.bus.subscribe(lambda ev: isinstance(ev, OutputLine) and ev.stream == "stdout" and (pids.append(int(ev.text)), r.cancel()))
-    res = await asyncio.wait_for(r.run(), 5)
+    res = await asyncio.wait_for(r.run(), GUARD)  # the sleep would outlast the guard had it not been killed
     assert res.status == "interrupted"
     assert pids
-    await asyncio.sleep(0.1)
-    with pytest.raises(ProcessLookupError):
-        os.kill(pids[0], 0)
+
+    async def gone(pid):
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(gone(pids[0]), GUARD)  # the process is gone (killed and reaped)
 
 
 async def test_resume_skips_steps_done_in_the_journal(state_dir):
