@@ -38,16 +38,20 @@ def load_yaml_text(text: str, source: str = "<text>") -> Any:
         raise InputError(f"{source}: broken YAML: {e}") from None
 
 
-def load_yaml_fast(path: str | Path) -> Any:
-    """Plain data, parsed by the C loader where ruamel.yaml.clib is installed (about 7x faster than
-    the round-trip loader); no line numbers. Callers re-read with ``load_yaml`` to report one."""
-    p = Path(path)
+def _read_text(p: Path) -> str:
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{p}: no such file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
         raise InputError(f"{p}: cannot read: {e}") from None
+
+
+def load_yaml_fast(path: str | Path) -> Any:
+    """Plain data, parsed by the C loader where ruamel.yaml.clib is installed (about 7x faster than
+    the round-trip loader); no line numbers. Callers re-read with ``load_yaml`` to report one."""
+    p = Path(path)
+    text = _read_text(p)
     try:
         return YAML(typ="safe").load(text)
     except YAMLError:
@@ -56,13 +60,7 @@ def load_yaml_fast(path: str | Path) -> Any:
 
 def load_yaml(path: str | Path) -> Any:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise InputError(f"{p}: cannot read: {e}") from None
-    return load_yaml_text(text, str(p))
+    return load_yaml_text(_read_text(p), str(p))
 
 
 def line_of(doc: Any, loc: tuple[Any, ...]) -> int | None:
