@@ -83,10 +83,11 @@ def load_preset_file(path: Path) -> Preset:
         return Preset.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
-        loc = tuple(p for p in err["loc"] if p != "values" or False)
-        line = line_of(doc, tuple(p for p in err["loc"][:1]))
+        # the model nests a profile's mapping under "values"; the file does not
+        loc = [p for i, p in enumerate(err["loc"]) if not (p == "values" and i and err["loc"][i - 1] == "values")]
+        line = line_of(doc, tuple(loc))
         where = f" line {line}" if line else ""
-        field = ".".join(str(p) for p in err["loc"])
+        field = ".".join(str(p) for p in loc)
         raise InputError(f"{path}{where}: {field}: {err['msg'].removeprefix('Value error, ')}") from None
 
 

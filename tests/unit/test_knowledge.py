@@ -140,3 +140,16 @@ def test_kernel_defaults_preset_matches_the_catalogue():
     for key, value in preset.values.values.items():
         default = CAT.get(key).default
         assert value == (tuple(default) if isinstance(default, list) else default), key
+
+
+def test_a_bad_preset_names_file_line_key_and_rule(tmp_path):
+    from k8s_tui.model.presets import load_preset_file
+    from k8s_tui.yamlio import InputError
+
+    p = tmp_path / "mine.yaml"
+    p.write_text("title: t\nversion: '1'\nsource: s\ndescription_en: e\ndescription_zh: z\n"
+                 "values:\n  net.ipv4.tcp_tw_reuse: 7\n")
+    with pytest.raises(InputError) as e:
+        load_preset_file(p)
+    msg = str(e.value)
+    assert str(p) in msg and "line 6" in msg and "net.ipv4.tcp_tw_reuse" in msg and "0..2" in msg
