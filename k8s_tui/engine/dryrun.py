@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -54,6 +54,10 @@ _BOOT_COMPUTED = {
     "net.netfilter.nf_conntrack_buckets": "65536",
 }
 _NUMERIC_RE = re.compile(r"^[\d\s,-]+$")
+
+# ``sh -c SCRIPT NAME ARGS...`` programs simulated by the module that owns the script (it registers
+# NAME here): handler(executor, host, sim, ARGS) -> (lines, exit status)
+SH_SIMULATIONS: dict[str, Callable[..., tuple[list[tuple[str, str]], int]]] = {}
 
 
 def default_live_value(key: str) -> str:
@@ -583,6 +587,10 @@ class DryRunExecutor:
 
     def _sim_true(self, host: Host, sim: SimHost, args: list[str]) -> tuple[list[tuple[str, str]], int]:
         return [], 0
+
+    def _sim_sh(self, host: Host, sim: SimHost, args: list[str]) -> tuple[list[tuple[str, str]], int]:
+        handler = SH_SIMULATIONS.get(args[2]) if len(args) > 2 and args[0] == "-c" else None
+        return handler(self, host, sim, args[3:]) if handler is not None else ([], 0)
 
 
 def _read_only_failure(argv: list[str], sim: SimHost) -> list[tuple[str, str]]:

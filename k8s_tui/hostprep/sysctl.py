@@ -1,16 +1,23 @@
 """The sysctl step: write /etc/sysctl.d/<file>, load it, read every value back.
 
-check   reads the live values (one ``sysctl -n`` for all keys) and the file; the step is
+check   one read-only command (``CHECK_SCRIPT``: keys and paths as positional arguments, never in
+        the script's text) reads the live values, the file (or only that it already holds the
+        planned content) and whether this run already saved a backup manifest; the step is
         "unchanged" when the file already holds exactly what we would write and every live value
         is the wanted one. Keys this kernel does not have (by the kernel version in the facts, or
         because /proc/sys lacks them) are left out of the file, with a comment and a log line.
 apply   saves the old live values and the old file in the run's backup directory on the host
-        (``<backup>/sysctl/<file>.json``, kept from the first attempt when a step is retried),
+        (``<backup>/sysctl/<file>.json``, kept from the first attempt when a step is retried; the
+        write program creates the directory, mode 0700, and keeps its own copy of the old file),
         writes the file atomically, and loads that one file with ``sysctl -p FILE`` (never
         ``--system``, which would also reload every other file on the host).
 verify  reads every key back and compares it with the wanted value (whitespace-insensitive;
         pairs and triples as tuples, port lists as sets): a value the kernel refused or changed
-        (clamped) fails the step, naming the key, the wanted and the read value.
+        (clamped) fails the step, naming the key, the wanted and the read value; then reads the
+        file back.
+
+A first run is 6 round trips a host (check, manifest, file, ``sysctl -p``, ``sysctl -n``, the file
+read back), a rerun 1 (the check).
 
 ``SysctlRollback`` puts back the file (or removes it when it did not exist) and the live values
 from a run's backup.
@@ -19,14 +26,17 @@ from a run's backup.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from typing import Any
 
+from ..engine.dryrun import SH_SIMULATIONS
 from ..engine.steps import Step, StepContext, StepFailed, command_failure
 from ..knowledge import KernelVersion, format_value, load_catalogue
 from ..knowledge.schema import ValueType
 from ..knowledge.values import SysctlValue
+from .facts import run_script
 from .sysctl_conf import render_sysctl_conf, split_for_kernel
 
 SYSCTL_D = "/etc/sysctl.d"
@@ -141,6 +151,92 @@ async def read_live(ctx: StepContext, keys: list[str]) -> tuple[dict[str, str], 
     return live, [k for k in keys if k not in named]
 
 
+# The check in one round trip. Fixed text: every value comes as a positional argument.
+#   $1 = the sysctl.d file, $2 = sha256 of its planned content, $3 = the run's backup manifest,
+#   $4.. = the keys (validated: letters, digits, _ . -)
+# Prints `sysctl -e KEYS` ("key = value" lines; a key the host lacks has none), then "@" lines:
+# "@sysctl-status=N" when sysctl failed, "@manifest" when the manifest exists, then "@no-file",
+# "@file-planned" (the file holds exactly the planned content) or "@file" followed by its bytes
+# in hex (od), and "@end".
+CHECK_SCRIPT = r"""# k8s-tui sysctl check
+export LC_ALL=C
+f=$1 want=$2 m=$3
+shift 3
+if [ "$#" -gt 0 ]; then
+  sysctl -e "$@" || printf '@sysctl-status=%s\n' "$?"
+fi
+if [ -e "$m" ] || [ -L "$m" ]; then printf '@manifest\n'; fi
+if [ -e "$f" ] || [ -L "$f" ]; then
+  cur=$(sha256sum < "$f") || exit 1
+  if [ "${cur%% *}" = "$want" ]; then
+    printf '@file-planned\n'
+  else
+    printf '@file\n'
+    od -A n -t x1 -v < "$f" || exit 1
+  fi
+else
+  printf '@no-file\n'
+fi
+printf '@end\n'
+"""
+CHECK_NAME = "sysctl"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse_check(stdout: str, planned: bytes) -> tuple[dict[str, str], int, bool, bytes | None, bool]:
+    """CHECK_SCRIPT's output as (key -> live value, sysctl's exit status, manifest exists, the
+    file's content or None, complete)."""
+    named: list[str] = []
+    status, manifest, current, complete = 0, False, None, False
+    hexpart: list[str] | None = None
+    for ln in stdout.split("\n"):
+        ln = ln.rstrip("\r")
+        if hexpart is not None and not ln.startswith("@"):
+            hexpart.append(ln)
+        elif ln.startswith("@sysctl-status="):
+            status = int(ln.partition("=")[2] or 1)
+        elif ln == "@manifest":
+            manifest = True
+        elif ln == "@file-planned":
+            current = planned
+        elif ln == "@file":
+            hexpart = []
+        elif ln == "@end":
+            complete = True
+        elif not ln.startswith("@") and hexpart is None:
+            named.append(ln)
+    if hexpart is not None:
+        current = bytes.fromhex(" ".join(hexpart))
+    return parse_sysctl_named("\n".join(named)), status, manifest, current, complete
+
+
+def _simulate_check(ex: Any, host: Any, sim: Any, args: list[str]) -> tuple[list[tuple[str, str]], int]:
+    """CHECK_SCRIPT on the dry-run executor's simulated host (the same answers, from its state)."""
+    path, want, manifest, *keys = args
+    lines, status = ex._sim_sysctl(host, sim, ["-e", *keys]) if keys else ([], 0)
+    lines = list(lines)
+    if status:
+        lines.append(("stdout", f"@sysctl-status={status}"))
+    if manifest in sim.files:
+        lines.append(("stdout", "@manifest"))
+    cur = sim.files.get(path)
+    if cur is None:
+        lines.append(("stdout", "@no-file"))
+    elif _digest(cur) == want:
+        lines.append(("stdout", "@file-planned"))
+    else:
+        lines.append(("stdout", "@file"))
+        lines.extend(("stdout", " " + " ".join(f"{b:02x}" for b in cur[i:i + 16])) for i in range(0, len(cur), 16))
+    lines.append(("stdout", "@end"))
+    return lines, 0
+
+
+SH_SIMULATIONS["k8s-tui-" + CHECK_NAME] = _simulate_check
+
+
 class SysctlStep(Step):
     title = "Kernel parameters (sysctl)"
     why = "Write the tuned sysctl values to /etc/sysctl.d and load them, so the node has them now and after a reboot."
@@ -173,17 +269,37 @@ class SysctlStep(Step):
         text += "".join(f"# {k} left out: this host has no {proc_path(k)}\n" for k in missing)
         return text
 
+    async def read_state(self, ctx: StepContext, keys: list[str], planned: bytes) -> tuple[dict[str, str], list[str], bool, bytes | None]:
+        """(live values, keys the host lacks, the manifest exists, the file's content): one command."""
+        # port lists first, as read_live asks for them (and as the manifest has always listed them)
+        keys = sorted(keys, key=lambda k: not _is_ports(k))
+        res = await run_script(ctx, CHECK_NAME, CHECK_SCRIPT,
+                               [self.path, _digest(planned), self.manifest_path(ctx.backup_dir), *keys])
+        named, status, manifest, current, complete = parse_check(res.stdout, planned)
+        if not res.ok or not complete:
+            tail = [ln for ln in res.stderr.splitlines() if ln.strip()][-3:]
+            raise StepFailed(f"cannot read the live values and {self.path}: the check exited with status "
+                             f"{res.exit_status}" + (": " + " | ".join(tail) if tail else ""),
+                             "look at the host's log")
+        if status and "cannot stat" not in res.stderr and "No such file" not in res.stderr:
+            tail = [ln for ln in res.stderr.splitlines() if ln.strip()][-3:]
+            raise StepFailed(f"cannot read the live values: `sysctl -e {' '.join(keys)}` exited with status {status}"
+                             + (": " + " | ".join(tail) if tail else ""),
+                             "sysctl itself failed; look at the host's log")
+        live = {k: named[k] for k in keys if k in named}
+        return live, [k for k in keys if k not in named], manifest, current
+
     async def check(self, ctx: StepContext) -> bool:
         kernel = _kernel(ctx)
         keep, skipped = split_known(self.values, kernel)
         for k, why in skipped.items():
             ctx.log(f"{k}: left out ({why})")
-        live, missing = await read_live(ctx, list(keep))
+        # the file as planned when every key is there (the usual case: then the check needs only its digest)
+        live, missing, manifest, current = await self.read_state(ctx, list(keep), self.render(kernel, []).encode())
         for k in missing:
             ctx.log(f"{k}: left out (this host has no {proc_path(k)}: the kernel lacks it or its module is not loaded)")
         wanted = {k: v for k, v in keep.items() if k not in missing}
         content = self.render(kernel, missing)
-        current = await ctx.read_file(self.path)
         differ = [k for k, v in wanted.items() if not same_value(k, v, live[k])]
         for k in differ:
             ctx.log(f"{k}: {shown(live[k])} -> {shown(wanted[k])}")
@@ -193,7 +309,7 @@ class SysctlStep(Step):
         elif not file_same:
             ctx.log(f"{self.path} differs from the planned content")
         ctx.scratch.update(live=live, wanted=wanted, content=content, current=current, differ=differ,
-                           left_out=[*skipped, *missing])
+                           left_out=[*skipped, *missing], manifest_saved=manifest)
         left = f"; left out {len(skipped) + len(missing)} the kernel lacks" if skipped or missing else ""
         if file_same and not differ:
             ctx.scratch["message"] = f"all {len(wanted)} values already set, {self.path} up to date{left}"
@@ -204,9 +320,7 @@ class SysctlStep(Step):
     async def apply(self, ctx: StepContext) -> str | None:
         s = ctx.scratch
         bdir = f"{ctx.backup_dir}/sysctl"
-        manifest_path = self.manifest_path(ctx.backup_dir)
-        await ctx.run(["mkdir", "-p", "-m", "0700", bdir])
-        if await ctx.read_file(manifest_path) is None:  # a retry keeps what the first attempt saved
+        if not s["manifest_saved"]:  # a retry keeps what the first attempt saved
             current: bytes | None = s["current"]
             manifest = {
                 "path": self.path,
@@ -215,7 +329,9 @@ class SysctlStep(Step):
                 "live": s["live"],
                 "run_id": ctx.run_id,
             }
-            await ctx.write_file(manifest_path, json.dumps(manifest, indent=2) + "\n", mode=0o600, backup=False)
+            # backup=bdir: the write program creates the backup directory (mode 0700) first
+            await ctx.write_file(self.manifest_path(ctx.backup_dir), json.dumps(manifest, indent=2) + "\n",
+                                 mode=0o600, backup=bdir)
         await ctx.write_file(self.path, s["content"], mode=0o644, backup=bdir)
         res = await ctx.run(["sysctl", "-p", self.path], check=False)
         if not res.ok:
@@ -244,8 +360,9 @@ class SysctlStep(Step):
                 "valid range for this kernel, a module it needs, and whether another component (kube-proxy, "
                 "systemd-sysctl, a container runtime) writes it",
             )
-        now = await ctx.read_file(self.path)
-        if now != s["content"].encode():
+        # a plain command (shown as it is in the log and the dry-run listing); the content is ours, text
+        now = await ctx.run(["cat", "--", self.path], check=False)
+        if not now.ok or now.stdout != s["content"]:
             raise StepFailed(f"{self.path} does not hold the content just written", "something else rewrites this file; find it")
 
 

@@ -11,6 +11,7 @@ from k8s_tui.engine.events import OutputLine, StepFinished
 from k8s_tui.engine.planning import FactsLiteStep
 from k8s_tui.engine.runner import Runner, RunPlan, Stage
 from k8s_tui.hostprep.sysctl import (
+    CHECK_SCRIPT,
     SysctlRollback,
     SysctlStep,
     normalise,
@@ -33,6 +34,13 @@ BACKUP = f"/var/lib/k8s-tui/backup/{RUN}"
 KEYS = list(VALUES)
 # the order the step reads them in: port lists first (an empty one must not be the last line)
 READ = ["net.ipv4.ip_local_reserved_ports", "net.ipv4.ip_forward", "net.core.somaxconn", "net.ipv4.tcp_rmem"]
+MANIFEST = f"{BACKUP}/sysctl/90-k8s-tui.conf.json"
+
+
+def is_check(argv, keys=READ, manifest=MANIFEST):
+    """The check's one command: the fixed script, then file, digest, manifest and keys as arguments."""
+    return (argv[:4] == ["sh", "-c", CHECK_SCRIPT, "k8s-tui-sysctl"] and argv[4] == FILE
+            and len(argv[5]) == 64 and argv[6] == manifest and argv[7:] == keys)
 
 
 @pytest.fixture(autouse=True)
@@ -92,15 +100,17 @@ async def test_fresh_host_golden_commands_and_writes():
     ex = DryRunExecutor(speed=0)
     res, fin, logs = await run_steps(ex, [SysctlStep(VALUES, "90-k8s-tui.conf")])
     assert fin["sysctl"].status == "changed", fin["sysctl"].message
-    assert ex.commands("node1", step_id="sysctl") == [
-        ["sysctl", "-n", *READ],  # check: the live values
-        ["mkdir", "-p", "-m", "0700", f"{BACKUP}/sysctl"],  # apply
-        ["sysctl", "-p", FILE],
+    cmds = ex.commands("node1", step_id="sysctl")
+    assert is_check(cmds[0])  # check: live values, the file and the manifest in one command
+    assert cmds[1:] == [
+        ["sysctl", "-p", FILE],  # apply
         ["sysctl", "-n", *READ],  # verify: read back
+        ["cat", "--", FILE],
     ]
     writes = ex.writes("node1")
+    # the write program creates the backup directory (the manifest's) before writing
     assert [(w.path, w.mode, w.backup_dir) for w in writes] == [
-        (f"{BACKUP}/sysctl/90-k8s-tui.conf.json", 0o600, None),
+        (MANIFEST, 0o600, f"{BACKUP}/sysctl"),
         (FILE, 0o644, f"{BACKUP}/sysctl"),
     ]
     manifest = json.loads(writes[0].content)
@@ -121,8 +131,10 @@ async def test_fresh_host_golden_commands_and_writes():
     assert body.startswith("# Kernel parameters for a Kubernetes node")
     assert "net.core.somaxconn: 4096 -> 32768" in logs
     assert fin["sysctl"].message.startswith("4 of 4 values changed")
-    # the check read the file; nothing was read or written before the check
-    assert [c.kind for c in ex.calls if c.step_id == "sysctl"][:2] == ["run", "read"]
+    # the check is one read-only command; apply writes the manifest before the file
+    kinds = [(c.kind, c.phase) for c in ex.calls if c.step_id == "sysctl"]
+    assert kinds == [("run", "check"), ("write", "apply"), ("write", "apply"), ("run", "apply"),
+                     ("run", "verify"), ("run", "verify")]
 
 
 async def test_second_run_is_unchanged_and_only_reads():
@@ -133,9 +145,9 @@ async def test_second_run_is_unchanged_and_only_reads():
     res, fin, _ = await run_steps(ex, [step], run_id="20250101-130000-abcd")
     assert fin["sysctl"].status == "unchanged"
     assert "already set" in fin["sysctl"].message
-    later = ex.calls[n:]
-    assert {c.kind for c in later} == {"run", "read"}
-    assert [c.argv for c in later if c.kind == "run" and c.step_id == "sysctl"] == [["sysctl", "-n", *READ]]
+    later = [c for c in ex.calls[n:] if c.step_id == "sysctl"]
+    assert len(later) == 1 and later[0].kind == "run"  # only the check's one command
+    assert is_check(later[0].argv, manifest="/var/lib/k8s-tui/backup/20250101-130000-abcd/sysctl/90-k8s-tui.conf.json")
 
 
 async def test_a_changed_file_alone_makes_the_step_rewrite_it():
@@ -162,6 +174,21 @@ async def test_an_existing_file_is_backed_up_in_the_manifest():
     assert ex.sim("node1").files[f"{BACKUP}/sysctl/90-k8s-tui.conf"] == old  # the executor's own copy
 
 
+async def test_an_existing_file_is_read_byte_for_byte_and_restored():
+    old = b"# \xff not utf-8\r\nnet.core.somaxconn = 1024"  # no final newline
+    ex = DryRunExecutor(speed=0, files={FILE: old})
+    _, fin, logs = await run_steps(ex, [SysctlStep(VALUES, "90-k8s-tui.conf")])
+    assert fin["sysctl"].status == "changed"
+    assert f"{FILE} differs from the planned content" in logs
+    import base64
+
+    manifest = json.loads(ex.sim("node1").files[MANIFEST])
+    assert base64.b64decode(manifest["content_b64"]) == old
+    _, fin, _ = await run_steps(ex, [SysctlRollback("90-k8s-tui.conf", RUN)], run_id="20250101-140000-abcd")
+    assert fin["sysctl-rollback"].status == "changed"
+    assert ex.sim("node1").files[FILE] == old
+
+
 async def test_keys_the_kernel_lacks_are_left_out_and_said_so():
     values = {**VALUES, "net.ipv4.tcp_tw_recycle": 0, "net.bridge.bridge-nf-call-iptables": 1}
     # tcp_tw_recycle: removed in 4.12 (known from the kernel version); bridge: br_netfilter not loaded
@@ -169,9 +196,8 @@ async def test_keys_the_kernel_lacks_are_left_out_and_said_so():
     _, fin, logs = await run_steps(ex, [SysctlStep(values, "90-k8s-tui.conf")])
     assert fin["sysctl"].status == "changed"
     cmds = ex.commands("node1", step_id="sysctl")
-    assert cmds[0] == ["sysctl", "-n", *READ, "net.bridge.bridge-nf-call-iptables"]
-    assert cmds[1] == ["sysctl", "-e", *READ, "net.bridge.bridge-nf-call-iptables"]  # the output no longer lined up
-    assert cmds[-1] == ["sysctl", "-n", *READ]
+    assert is_check(cmds[0], keys=[*READ, "net.bridge.bridge-nf-call-iptables"])  # one command, missing or not
+    assert cmds[1:] == [["sysctl", "-p", FILE], ["sysctl", "-n", *READ], ["cat", "--", FILE]]
     assert any(ln.startswith("net.ipv4.tcp_tw_recycle: left out (removed in kernel 4.12") for ln in logs)
     assert any(ln.startswith("net.bridge.bridge-nf-call-iptables: left out (this host has no /proc/sys/net/bridge/") for ln in logs)
     body = ex.sim("node1").files[FILE].decode()
