@@ -18,6 +18,7 @@ from .screens.base import WizardScreen
 from .screens.commands import WizardCommands
 from .screens.hosts import HostsScreen
 from .screens.review import ReviewScreen
+from .screens.run import StartRunCommands, confirm_quit
 from .screens.state import STEPS, WizardState
 from .screens.themes import CONTRAST, DEFAULT, HIGH_CONTRAST, auto_theme
 from .screens.tool import ToolScreen
@@ -37,7 +38,7 @@ class AsciiCommandPalette(CommandPalette):
 class K8sTuiApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "k8s-tui"
-    COMMANDS = App.COMMANDS | {WizardCommands}
+    COMMANDS = App.COMMANDS | {WizardCommands, StartRunCommands}
     SCREENS = {
         "tool": ToolScreen,
         "hosts": HostsScreen,
@@ -82,8 +83,10 @@ class K8sTuiApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("next_step", "prev_step", "goto", "help") and isinstance(self.screen, ModalScreen):
             return False
+        if action in ("next_step", "prev_step") and self.current_step() is None:
+            return False  # the run and the summary are not back/next steps
         if action == "next_step" and self.current_step() == STEP_NAMES[-1]:
-            return None
+            return True  # from the review, next is the run (it asks first)
         if action == "prev_step" and self.current_step() == STEP_NAMES[0]:
             return None
         return True
@@ -113,6 +116,10 @@ class K8sTuiApp(App):
             self.notify(f"hosts: {problem}; the plan cannot be saved until then", severity="warning")
         if i + 1 < len(STEP_NAMES):
             self.action_goto(STEP_NAMES[i + 1])
+        else:
+            from .screens.run import confirm_run
+
+            confirm_run(self)
 
     def action_prev_step(self) -> None:
         cur = self.current_step()
@@ -149,6 +156,11 @@ class K8sTuiApp(App):
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(AsciiCommandPalette(id="--command-palette"))
+
+    async def action_quit(self) -> None:
+        if confirm_quit(self):  # a run is going: ask, cancel it cleanly, then quit
+            return
+        self.exit()
 
     def action_toggle_contrast(self) -> None:
         self.theme = DEFAULT if self.theme == CONTRAST else CONTRAST

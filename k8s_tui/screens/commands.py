@@ -33,6 +33,10 @@ class WizardCommands(Provider):
         yield ("Hosts: add a host", partial(run, "hosts", "add"), "open the host form")
         yield ("Hosts: edit the highlighted host", partial(run, "hosts", "edit"), "open the host form")
         yield ("Hosts: remove the highlighted host", partial(run, "hosts", "remove"), "asks first")
+        yield ("Hosts: import (kubespray inventory, kubeasz hosts, ~/.ssh/config)", partial(run, "hosts", "import_hosts"),
+               "i: shows the changes and notices before applying")
+        yield ("Hosts: probe every host (OS, kernel, CPUs, memory, swap, runtime)", partial(run, "hosts", "probe"),
+               "p: connects to all hosts at once; changes nothing")
         yield ("Tuning: edit the highlighted value", partial(run, "tuning", "edit"), "Enter accepts, Esc cancels")
         yield ("Tuning: reset the highlighted value to the preset", partial(run, "tuning", "reset_value"), "delete")
         yield ("Tuning: filter keys", partial(run, "tuning", "filter"), "/")

@@ -90,3 +90,64 @@ def demo_state() -> WizardState:
     state = WizardState(demo_plan(), demo=True)
     state.probes = demo_probes()
     return state
+
+
+def _demo_facts_lines(name: str, keys: list[str]) -> list[tuple[str, str]] | None:
+    """What the facts script would print on a demo host (the made-up facts above), or None for a
+    host the demo does not know."""
+    from ..knowledge import format_value
+
+    facts = DEMO_FACTS.get(name)
+    if facts is None:
+        return None
+    probe = demo_probes(keys).get(name)
+    os_name = facts["os"] or ""
+    os_id, _, version = os_name.partition(" ")
+    out = [
+        f'os.PRETTY_NAME="{os_name}"',
+        f"os.ID={os_id.lower()}",
+        f'os.VERSION_ID="{version}"',
+        f"kernel={facts['kernel']}",
+        "arch=x86_64",
+        f"hostname={name}",
+        f"cpus={facts['cpus']}",
+        f"mem_kb={facts['memory_mb'] * 1024}",
+    ]
+    if facts["swap_mb"]:
+        out.append(f"swap=/swap.img file {facts['swap_mb'] * 1024}")
+    runtime = facts["runtime"]
+    out.append("kubelet_active=inactive")
+    out.append(f"containerd_active={'active' if runtime else 'inactive'}")
+    if runtime:
+        v = runtime.split()[-1]
+        out.append(f"containerd_version=containerd github.com/containerd/containerd {v} {v}")
+    else:
+        out.append("missing=containerd")
+    out += ["missing=kubeadm", "missing=kubelet", "missing=kubectl", "pkgmgr=apt-get",
+            'listen=0.0.0.0:22 users:(("sshd",pid=612,fd=3))']
+    for key in keys:
+        if probe is None or key not in probe.sysctls:
+            continue  # the demo does not state it: not read
+        v = probe.sysctls[key]
+        out.append(f"sysctl_missing={key}" if v is None else f"sysctl.{key}=" + "\t".join(format_value(v).split()))
+    out.append("end=1")
+    return [("stdout", line) for line in out]
+
+
+def demo_executor(speed: float = 1.0):
+    """The demo's dry run: the kubeadm path's simulation, and a facts script that answers with the
+    demo's made-up facts, so a probe in the demo finds what the screens already show. Hosts take
+    a little while each (speed 0: instantly)."""
+    from ..hostprep.dryrun_kubeadm import KubeadmDryRunExecutor
+
+    class DemoExecutor(KubeadmDryRunExecutor):
+        def _answer(self, host, sim, argv, stdin):
+            if argv[:2] == ["sh", "-c"] and len(argv) > 3 and argv[3] == "k8s-tui-facts":
+                lines = _demo_facts_lines(host.name, list(argv[4:]))
+                if lines is not None:
+                    order = list(DEMO_FACTS).index(host.name)
+                    return lines, 0, (0.6 + 0.5 * order) / len(lines)
+            return super()._answer(host, sim, argv, stdin)
+
+    kernels = {name: f["kernel"] for name, f in DEMO_FACTS.items()}
+    return DemoExecutor(speed=speed, kernels=kernels)

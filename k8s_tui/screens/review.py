@@ -34,6 +34,7 @@ class ReviewScreen(WizardScreen):
         "to a folder."
     )
     BINDINGS = [
+        Binding("r", "run", "Run", tooltip="run the plan on the hosts now (asks first; the demo is a dry run)"),
         Binding("s", "save", "Save plan", tooltip="save plan.yaml (asks for the path)"),
         Binding("x", "export", "Export", tooltip="export plan.yaml and each host's sysctl file to a folder"),
         Binding("h", "focus_host", "Host", tooltip="choose the host to review"),
@@ -60,6 +61,7 @@ class ReviewScreen(WizardScreen):
             yield Static(id="review-spacer")
             yield Button("Save plan (s)", id="save", compact=True, variant="primary")
             yield Button("Export (x)", id="export", compact=True)
+            yield Button("Run (r)", id="run", compact=True, variant="warning")
         yield Static(id="review-summary")
         yield Static(id="review-problem")
         with TabbedContent(id="review-tabs"):
@@ -164,6 +166,14 @@ class ReviewScreen(WizardScreen):
         elif event.button.id == "export":
             event.stop()
             self.action_export()
+        elif event.button.id == "run":
+            event.stop()
+            self.action_run()
+
+    def action_run(self) -> None:
+        from .run import confirm_run
+
+        confirm_run(self.app)
 
     def action_focus_host(self) -> None:
         self.query_one("#host-select", Select).focus()

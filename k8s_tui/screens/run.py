@@ -5,11 +5,20 @@ the run's events into a view model and bounded line stores, a timer flushes new 
 visible log every 80 ms, and the keys call ``retry``, ``skip_host``, ``abort``, ``cancel`` and
 ``finish`` on the runner. The runner waits at its end while a host has failed, so a failure can
 still be retried; ``n`` ends the run there and opens the summary.
+
+The runner runs on its own event loop in a thread (``EngineThread``): a flood of output keeps
+that loop busy, not the UI's, so keys stay quick (benchmarks/logflood.py measures it). The
+controls are called on the engine's loop; prompts the SSH executor needs come back to the UI.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
+import sys
+import tempfile
+import threading
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -19,15 +28,18 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.actions import SkipAction
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Static, TabbedContent, TabPane
 
 from ..widgets.dialogs import Confirm
 from ..widgets.host_grid import LEGEND, HostGrid, cell_text, fmt_duration
 from ..widgets.host_log import HostLogView, LogSettings, short_path
-from ..widgets.run_bridge import DEFAULT_MAX_LINES, RunBridge, RunModel
+from ..widgets.run_bridge import DEFAULT_MAX_LINES, EngineThread, InlineEngine, RunBridge, RunModel
+from ..widgets.run_bridge import monotonic as cell_clock
 from .base import WizardScreen
 from .state import STEPS
 
@@ -102,6 +114,161 @@ def demo_executor(speed: float = 1.0) -> Executor:
     return KubeadmDryRunExecutor(speed=speed)
 
 
+# ------------------------------------------------------------------------------ starting a run
+
+
+async def ask(app: Any, screen: Any) -> Any:
+    """Push a modal on the app and wait for its answer, from the engine's loop (its own thread,
+    or the app's loop in a worker; never from a message handler of the app, which would block the
+    keys the modal needs)."""
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+
+    def answer(result: Any) -> None:
+        loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(result))
+
+    if threading.get_ident() == app._thread_id:
+        app.push_screen(screen, answer)
+    else:
+        app.call_from_thread(app.push_screen, screen, answer)
+    return await fut
+
+
+class SecretPrompt(ModalScreen[str | None]):
+    """Ask for a secret (a sudo password, a key passphrase); it stays in memory only."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    SecretPrompt { align: center middle; }
+    SecretPrompt > Vertical { width: 64; max-width: 100%; height: auto; border: round $warning; background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, prompt: str) -> None:
+        super().__init__()
+        self.prompt = prompt
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content.styled(self.prompt, "bold"))
+            yield Static(Content.styled("kept in memory for this run only; never written anywhere", "$text-muted"))
+            yield Input(password=True, compact=True, id="secret")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def ui_ssh_executor(app: Any) -> Executor:
+    """The SSH executor with its questions asked in the UI: an unknown host key shows its
+    fingerprint first (trust on first use only when you say so), a sudo password is asked once."""
+    from ..engine.executor import ExecOptions, HostKeyInfo
+    from ..engine.ssh import SshExecutor
+
+    async def host_key(info: HostKeyInfo) -> bool:
+        return bool(await ask(app, Confirm(
+            f"{info.host} ({info.address} port {info.port}) presents a {info.key_type} key that is not in "
+            f"known_hosts:\n  {info.fingerprint}\nCompare it with the host's own (ssh-keygen -lf on the host). "
+            "Trust it and add it to known_hosts?")))
+
+    async def secret(prompt: str) -> str | None:
+        return await ask(app, SecretPrompt(prompt))
+
+    return SshExecutor(ExecOptions(), host_key_prompt=host_key, secret_prompt=secret)
+
+
+def start_run(app: Any, scope: str = "full") -> RunScreen | None:
+    """Build the run of the wizard's plan and show it: in the demo a dry run on made-up hosts
+    (its journal in a temporary folder; ``K8S_TUI_DEMO_SPEED`` scales its pauses, 0 = none),
+    otherwise over SSH (or the app's executor factory)."""
+    from ..yamlio import InputError
+
+    try:
+        plan = app.state.to_plan()
+    except InputError as e:
+        app.notify(f"cannot run yet: {e}", severity="error", timeout=8)
+        return None
+    demo = bool(app.state.demo)
+    state_base = None
+    if demo:
+        executor = demo_executor(float(os.environ.get("K8S_TUI_DEMO_SPEED", "1")))
+        state_base = Path(tempfile.mkdtemp(prefix="k8s-tui-demo-"))
+    elif app.executor_factory is not None:
+        executor = app.executor_factory(plan)
+    else:
+        executor = ui_ssh_executor(app)
+    runner = build_runner(plan, executor, scope=scope, state_base=state_base)
+    screen = RunScreen(runner, demo=demo)
+    app.push_screen(screen)
+    return screen
+
+
+def confirm_run(app: Any, scope: str = "full") -> None:
+    """Ask, then start the run (the review screen's r)."""
+    from ..engine.planning import plan_steps
+    from ..yamlio import InputError
+
+    try:
+        plan = app.state.to_plan()
+    except InputError as e:
+        app.notify(f"cannot run yet: {e}", severity="error", timeout=8)
+        return
+    if not plan.hosts:
+        app.notify("no hosts: add some in step 2", severity="error")
+        return
+    steps = [s.id for s in plan_steps(plan, scope).steps()]
+    what = (f"Run {len(steps)} steps ({', '.join(steps)}) on {len(plan.hosts)} hosts at once?")
+    where = ("Demo: a dry run on made-up hosts; nothing anywhere changes."
+             if app.state.demo else "Over SSH, as the plan says. Every host's full log is kept on disk; "
+             "Ctrl+C stops the run and `k8s-tui resume` continues it later.")
+    app.push_screen(Confirm(f"{what}\n{where}"), lambda yes: start_run(app, scope) if yes else None)
+
+
+def confirm_quit(app: Any) -> bool:
+    """Ctrl+Q while a run goes: ask, cancel the run cleanly, then quit. False when no run goes."""
+    screen = next((s for s in reversed(app.screen_stack) if isinstance(s, RunScreen) and s.model.active), None)
+    if screen is None:
+        return False
+    if isinstance(app.screen, ModalScreen):
+        return True
+
+    def done(yes: bool | None) -> None:
+        if yes:
+            screen.cancel_then(app.exit)
+
+    app.push_screen(Confirm("A run is going. Quit? The run is cancelled first: running steps are stopped and "
+                            f"`k8s-tui resume {screen.runner.run_id}` continues it later."), done)
+    return True
+
+
+class StartRunCommands(Provider):
+    """Starting a run, from the command palette of any wizard screen."""
+
+    def commands(self) -> Iterator[tuple[str, Any, str]]:
+        if isinstance(self.screen, RunScreen) or not hasattr(self.app, "state"):
+            return
+        yield ("Run: start the run (step 5)", partial(confirm_run, self.app, "full"),
+               "everything the plan's tool does here; asks first")
+        yield ("Run: tuning only (facts and sysctl)", partial(confirm_run, self.app, "tuning"),
+               "only the kernel settings; asks first")
+
+    async def discover(self) -> Hits:
+        for name, cb, help_text in self.commands():
+            yield DiscoveryHit(name, cb, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, cb, help_text in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), cb, help=help_text)
+
+
 class RunCommands(Provider):
     """The run screen's actions in the command palette."""
 
@@ -164,11 +331,13 @@ class RunScreen(WizardScreen):
         Binding("0", "all_hosts", "All hosts", show=False, priority=True, tooltip="the all-hosts log"),
         Binding("left_square_bracket", "next_tab(-1)", "Prev log", show=False, priority=True, tooltip="the previous host's log"),
         Binding("right_square_bracket", "next_tab(1)", "Next log", show=False, priority=True, tooltip="the next host's log"),
-        Binding("pageup", "log_page(-1)", "Log up", show=False, tooltip="scroll the log up a page (pauses follow)"),
-        Binding("pagedown", "log_page(1)", "Log down", show=False, tooltip="scroll the log down a page"),
-        Binding("home", "log_home", "Log top", show=False, tooltip="the oldest line kept (pauses follow)"),
-        Binding("end", "follow", "Log end", show=False, tooltip="the newest line, and follow"),
+        Binding("pageup", "log_page(-1)", "Log up", show=False, priority=True, tooltip="scroll the log up a page (pauses follow)"),
+        Binding("pagedown", "log_page(1)", "Log down", show=False, priority=True, tooltip="scroll the log down a page"),
+        Binding("home", "log_home", "Log top", show=False, priority=True, tooltip="the oldest line kept (pauses follow)"),
+        Binding("end", "follow", "Log end", show=False, priority=True, tooltip="the newest line, and follow"),
         Binding("escape", "escape", "Close filter", show=False, tooltip="close the filter box (clears it)"),
+        # the focused widget's own movement keys, taken here so every key is handled in the order typed
+        *(Binding(k, f"nav('{k}')", k, show=False, priority=True) for k in ("up", "down", "left", "right")),
     ]
     EXTRA_KEYS = [
         ("up / down (grid)", "pick a host: its log shows below"),
@@ -177,8 +346,12 @@ class RunScreen(WizardScreen):
     ]
 
     def __init__(self, runner: Runner | Any, *, demo: bool = False, max_lines: int = DEFAULT_MAX_LINES,
-                 close_executor: bool = True, autostart: bool = True, flush_interval: float = FLUSH_INTERVAL) -> None:
+                 close_executor: bool = True, autostart: bool = True, flush_interval: float = FLUSH_INTERVAL,
+                 engine_thread: bool = True) -> None:
         super().__init__()
+        self.engine_thread = engine_thread
+        self.engine: EngineThread | InlineEngine | None = None
+        self._model_version = -1
         self.runner = runner
         self.demo = demo
         self.close_executor = close_executor
@@ -201,6 +374,8 @@ class RunScreen(WizardScreen):
         self._labels: dict[str, str] = {}
         self._shown: dict[str, Content] = {}
         self._bar: tuple[int, int] = (0, 0)
+        self._keys_state: tuple[bool, bool, bool] | None = None
+        self._after_run: list[Any] = []  # called once the run has ended (quit after a cancel)
         self.flushes = 0
 
     @property
@@ -224,19 +399,6 @@ class RunScreen(WizardScreen):
                 yield TabPane(self._tab_label(h), id=self.pane_ids[h])
         yield Footer(compact=True)
 
-    DEFAULT_CSS = """
-    RunScreen #run-top { height: 1; }
-    RunScreen #run-status { width: 1fr; padding: 0 1; }
-    RunScreen #run-progress { width: auto; padding-right: 1; }
-    RunScreen #run-progress Bar { width: 20; }
-    RunScreen.-narrow #run-progress Bar { width: 10; }
-    RunScreen #cell-detail { height: 1; padding: 0 1; color: $text-muted; }
-    RunScreen #failure { height: auto; max-height: 5; padding: 0 1; border-left: thick $error; display: none; }
-    RunScreen #failure.-shown { display: block; }
-    RunScreen #run-logs { height: 1fr; }
-    RunScreen #run-logs TabPane { padding: 0; }
-    RunScreen #run-grid { max-height: 35%; }
-    """
 
     def on_mount(self) -> None:
         self.set_interval(self.flush_interval, self.flush, name="log-flush")
@@ -248,28 +410,50 @@ class RunScreen(WizardScreen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "-narrow")
+        self.set_class(self.size.height < 30, "-short")
         self.refresh_failure()
 
     def start(self) -> None:
+        """Start the run: on the engine's own thread (``engine_thread``) or on this loop."""
         self.started_at = monotonic()
         _freeze_gc(self)
-        self.run_worker(self._run(), name="run", group="run", exit_on_error=False)
+        self.engine = EngineThread() if self.engine_thread else InlineEngine(self)
+        self.engine.start(self._engine_main)
+        self.run_worker(self._watch_engine(), name="run", group="run", exit_on_error=False)
 
-    def on_unmount(self) -> None:
-        _thaw_gc(self)
-        self.bridge.close()
-
-    async def _run(self) -> None:
+    async def _engine_main(self) -> Any:
+        """The run itself (on the engine's loop)."""
         try:
-            await self.runner.run()
-        except Exception as e:  # RunnerError (a resume of another plan, ...), or a bug
-            self.error = f"{type(e).__name__}: {e}"
-            self.notify(f"the run could not go on: {e}", severity="error", timeout=15)
-            self.refresh_status()
+            return await self.runner.run()
         finally:
             ex = getattr(self.runner, "executor", None)
             if self.close_executor and ex is not None and hasattr(ex, "close"):
                 await ex.close()
+
+    async def _watch_engine(self) -> None:
+        try:
+            await self.engine.wait()
+        except Exception:
+            pass
+        err = self.engine.error
+        if err is not None and not isinstance(err, asyncio.CancelledError):
+            self.error = f"{type(err).__name__}: {err}"  # RunnerError (a resume of another plan, ...), or a bug
+            self.notify(f"the run could not go on: {err}", severity="error", timeout=15)
+        self.flush()
+        self.refresh_status()
+
+    def control(self, fn: Any, *args: Any, then: Any = None) -> bool:
+        """Call one of the runner's controls where the runner runs."""
+        if self.engine is None:
+            return False
+        return self.engine.call(fn, *args, then=then)
+
+    def on_unmount(self) -> None:
+        if self.engine is not None and self.engine.alive:
+            self.engine.cancel()  # leaving the app mid-run: the run ends as interrupted, journaled
+            self.engine.join(10)
+        _thaw_gc(self)
+        self.bridge.close()
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -308,23 +492,29 @@ class RunScreen(WizardScreen):
     # -- the timers --------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Move what arrived into the stores, and show it in the visible log (one batch)."""
+        """Move what arrived into the model and the stores; show status changes, and the new
+        lines in the visible log (one batch)."""
         self.bridge.drain()
         self.flushes += 1
+        if self.model.version != self._model_version:
+            self._model_version = self.model.version
+            self.show_status()
         view = self.active_view()
         if view is not None and view.is_mounted:
             view.sync()
 
     def tick(self) -> None:
         if self.model.active:
-            self.query_one(HostGrid).tick()
             self.refresh_status()
 
     # -- status from the engine --------------------------------------------------------------
 
     @on(RunBridge.StatusChanged)
     def on_status(self) -> None:
-        self.bridge.status_seen()
+        self.bridge.status_seen()  # first: a change from now on posts again
+        self.flush()
+
+    def show_status(self) -> None:
         m = self.model
         grid = self.grid
         if m.columns_changed:
@@ -347,13 +537,21 @@ class RunScreen(WizardScreen):
                     pass
         m.changed_hosts.clear()
         self.refresh_status()
+        keys = (m.active, bool(m.failed_hosts()), self.waiting())
+        if keys != self._keys_state:  # r, s, n come and go in the footer
+            self._keys_state = keys
+            self.refresh_bindings()
 
     @on(RunBridge.Finished)
     def on_finished(self, event: RunBridge.Finished) -> None:
         self.ended_at = monotonic()
         _thaw_gc(self)
         self.flush()
-        self.on_status()
+        if self._after_run:
+            callbacks, self._after_run = self._after_run, []
+            for f in callbacks:
+                f()
+            return
         self.refresh_bindings()
         what = {"finished": "finished", "aborted": "aborted", "interrupted": "interrupted (cancelled)"}.get(event.result.status, event.result.status)
         self.notify(f"run {event.result.run_id} {what}", timeout=4)
@@ -448,7 +646,7 @@ class RunScreen(WizardScreen):
             attempt = f" (attempt {c.attempt})" if c is not None and c.attempt > 1 else ""
             msg = (c.message if c is not None else "") or m.lost.get(host, "")
             head = f"{what} {host} at {step}{attempt}: "
-            width = max(20, panel.size.width - 3) if panel.size.width else 76
+            width = max(20, (self.size.width or self.app.size.width) - 3)  # the panel spans the screen
             lines.append(Content.assemble((f"{what} {host}", "bold $error"), f" at {step}{attempt}: ",
                                           _fit(msg, 2 * width - len(head) - width // 5)))
             if c is not None and c.hint:
@@ -483,7 +681,11 @@ class RunScreen(WizardScreen):
             return
         text, _ = cell_text(c, monotonic())
         status = {"pending": "pending", "running": "running"}.get(c.status, c.status)
-        extra = f" {text.split(' ', 1)[1]}" if c.status not in ("pending", "skipped") and " " in text else ""
+        extra = f" {text.split(' ', 1)[1]}" if c.status not in ("pending", "skipped", "running") and " " in text else ""
+        if c.status == "running":
+            extra = f" for {fmt_duration(max(0.0, cell_clock() - c.started))}"
+            if c.attempt > 1:
+                extra += f" (attempt {c.attempt})"
         msg = f": {c.message}" if c.message else (f": {col.why}" if col and c.status == "pending" else "")
         self._set("#cell-detail", Content.assemble((host, "bold"), f" / {title}: ", (status + extra, "bold"), msg))
 
@@ -516,7 +718,7 @@ class RunScreen(WizardScreen):
             if view is not None and view.is_mounted:
                 if self.view_versions.get(pane.id or "", 0) != self.settings_version:
                     self.view_versions[pane.id or ""] = self.settings_version
-                    view.rebuild()
+                    view.rebuild(refit=self.settings.wrap)
                 else:
                     view.sync()
                 if view.follow:  # it was hidden: its size is known again only after this refresh
@@ -529,17 +731,41 @@ class RunScreen(WizardScreen):
 
     # -- actions: the run --------------------------------------------------------------------
 
-    # The run's keys are priority bindings: the app handles them as soon as they arrive, before
-    # the key travels to the focused widget and back up (each hop waits for a turn of the event
-    # loop, which a flood of output makes long). While a text box has focus they are typing.
+    # The run's keys are priority bindings: the app handles them as soon as they arrive, instead of
+    # sending each to the focused widget and back up (every hop waits a turn of the event loop).
+    # So that keys act in the order typed ("down down r" retries the host the cursor went to), the
+    # focused widget's movement keys are taken here too (``nav``). While the filter box has focus,
+    # all of them are typing.
     TYPING_ACTIONS = frozenset({"retry", "skip_host", "abort", "finish", "filter", "toggle_wrap", "toggle_timestamps",
-                                "follow", "mark", "all_hosts", "next_tab"})
+                                "follow", "mark", "all_hosts", "next_tab", "log_page", "log_home", "save_log", "nav"})
+    NAV = {
+        "HostGrid": {"up": "cursor_up", "down": "cursor_down", "left": "cursor_left", "right": "cursor_right"},
+        "Tabs": {"left": "previous_tab", "right": "next_tab"},
+        "FollowLog": {"up": "scroll_up", "down": "scroll_down", "left": "scroll_left", "right": "scroll_right"},
+    }
+
+    def _nav_action(self, key: str) -> Any:
+        w = self.focused
+        if w is None:
+            return None
+        name = self.NAV.get(type(w).__name__, {}).get(key)
+        return getattr(w, f"action_{name}", None) if name else None
+
+    def action_nav(self, key: str) -> None:
+        action = self._nav_action(key)
+        if action is not None:
+            try:
+                action()
+            except SkipAction:
+                pass
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.is_mounted:
             return True
         if action in self.TYPING_ACTIONS and isinstance(self.focused, Input):
             return False
+        if action == "nav":
+            return self._nav_action(str(parameters[0])) is not None
         m = self.model
         if action == "retry":
             return bool(m.active and m.failed_hosts())
@@ -567,11 +793,16 @@ class RunScreen(WizardScreen):
             ids = [s.id for s in m.steps]
             if sel in ids and ids.index(sel) < ids.index(failed_step) and m.cell(host, sel) is not None:
                 step = sel  # retry from an earlier step of that host: the cursor is on it
-        if step is None or not self.runner.retry(host, step):
-            self.notify(f"cannot retry {host} now (the run is ending or the host is not stopped)", severity="warning")
+        if step is None:
             return
-        self.notify(f"retrying {step} on {host}")
-        self.refresh_bindings()
+
+        def done(ok: Any) -> None:
+            if ok is True:
+                self.notify(f"retrying {step} on {host}")
+            else:
+                self.notify(f"cannot retry {host} now (the run is ending or the host is not stopped)", severity="warning")
+
+        self.control(self.runner.retry, host, step, then=done)
 
     def action_skip_host(self) -> None:
         m = self.model
@@ -595,10 +826,13 @@ class RunScreen(WizardScreen):
         )
 
     def _skip(self, host: str) -> None:
-        if self.runner.skip_host(host):
-            self.notify(f"{host} skipped: the other hosts go on")
-        else:
-            self.notify(f"{host} cannot be skipped now", severity="warning")
+        def done(ok: Any) -> None:
+            if ok is True:
+                self.notify(f"{host} skipped: the other hosts go on")
+            else:
+                self.notify(f"{host} cannot be skipped now", severity="warning")
+
+        self.control(self.runner.skip_host, host, then=done)
 
     def action_abort(self) -> None:
         if not self.model.active:
@@ -607,7 +841,7 @@ class RunScreen(WizardScreen):
 
         def done(yes: bool | None) -> None:
             if yes:
-                self.runner.abort()
+                self.control(self.runner.abort)
                 self.notify("aborting: steps running now finish, nothing new starts")
 
         self.app.push_screen(Confirm("Abort the run? Steps running now finish; nothing new starts; the rest is skipped."), done)
@@ -623,7 +857,7 @@ class RunScreen(WizardScreen):
         def done(yes: bool | None) -> None:
             if yes and self.model.active:
                 self.cancelling = True
-                self.runner.cancel()
+                self.control(self.runner.cancel)
                 self.refresh_status()
 
         self.app.push_screen(
@@ -632,13 +866,24 @@ class RunScreen(WizardScreen):
             done,
         )
 
+    def cancel_then(self, then: Any) -> None:
+        """Cancel the run, and call ``then`` once it has ended (or after 15 s)."""
+        if not self.model.active:
+            then()
+            return
+        self.cancelling = True
+        self.control(self.runner.cancel)
+        self.refresh_status()
+        self._after_run.append(then)
+        self.set_timer(15, lambda: [f() for f in self._after_run[:1]])
+
     def action_finish(self) -> None:
         m = self.model
         if not m.active and m.result is not None:
             self.summary_shown = False
             self.show_summary()
         elif self.waiting():
-            self.runner.finish()
+            self.control(self.runner.finish)
         else:
             self.notify("the run is still going: wait, or a abort / ctrl+c cancel")
 
@@ -654,17 +899,19 @@ class RunScreen(WizardScreen):
         if view is not None and view.filter_open:
             view.close_filter(keep=False)
 
-    def _settings_changed(self) -> None:
+    def _settings_changed(self, *, refit: bool = False) -> None:
         self.settings_version += 1
         pane = self.tabs.active or "log-all"
         self.view_versions[pane] = self.settings_version
         view = self.active_view()
         if view is not None:
-            view.rebuild()
+            # refit: let the log's width shrink (wrap went on); otherwise it only grows, which
+            # spares laying the screen out again on every toggle during a flood
+            view.rebuild(refit=refit)
 
     def action_toggle_wrap(self) -> None:
         self.settings.wrap = not self.settings.wrap
-        self._settings_changed()
+        self._settings_changed(refit=self.settings.wrap)
 
     def action_toggle_timestamps(self) -> None:
         self.settings.timestamps = not self.settings.timestamps
@@ -685,14 +932,16 @@ class RunScreen(WizardScreen):
         if view is None:
             return
         if direction < 0:
-            view.log.scroll_page_up(animate=False)
+            view.pause()
+            view.log_widget.scroll_page_up(animate=False)
         else:
-            view.log.scroll_page_down(animate=False)
+            view.log_widget.scroll_page_down(animate=False)
 
     def action_log_home(self) -> None:
         view = self.active_view()
         if view is not None:
-            view.log.scroll_home(animate=False)
+            view.pause()
+            view.log_widget.scroll_home(animate=False)
 
     def action_save_log(self) -> None:
         view = self.active_view()
@@ -717,15 +966,23 @@ class RunScreen(WizardScreen):
 
 
 _frozen: set[int] = set()
+_switch_interval: list[float] = []
+RUN_SWITCH_INTERVAL = 0.001  # seconds the engine's thread may hold the interpreter before the UI's turn
 
 
 def _freeze_gc(screen: object) -> None:
-    """Move every object alive now (the app, its screens, the catalogue) out of the garbage
-    collector's view while the run goes. A flood of output makes many young objects; without this
-    each full collection walks the whole app too, and stalls the screen for 100 ms and more."""
+    """Tune the interpreter while a run goes (undone by ``_thaw_gc``):
+
+    * move every object alive now (the app, its screens, the catalogue) out of the garbage
+      collector's view: a flood of output makes many young objects, and without this each full
+      collection walks the whole app too and stalls the screen for 100 ms and more;
+    * let the engine's thread hold the interpreter for 1 ms at a time instead of 5: every turn of
+      the UI's loop (several per key press) waits for the engine to let go."""
     if not _frozen:
         gc.collect()
         gc.freeze()
+        _switch_interval.append(sys.getswitchinterval())
+        sys.setswitchinterval(min(RUN_SWITCH_INTERVAL, _switch_interval[-1]))
     _frozen.add(id(screen))
 
 
@@ -734,6 +991,8 @@ def _thaw_gc(screen: object) -> None:
         _frozen.discard(id(screen))
         if not _frozen:
             gc.unfreeze()
+            if _switch_interval:
+                sys.setswitchinterval(_switch_interval.pop())
 
 
 def _fit(text: str, n: int) -> str:
@@ -743,8 +1002,13 @@ def _fit(text: str, n: int) -> str:
     if len(text) <= n:
         return text
     n = max(10, n - 5)
-    head = n * 2 // 5
-    return text[:head] + " ... " + text[len(text) - (n - head):]
+    head = text[: n * 2 // 5]
+    tail = text[len(text) - (n - len(head)):]
+    if " " in head[len(head) // 2:]:  # cut between words where that costs little
+        head = head[: head.rindex(" ")]
+    if " " in tail[: len(tail) // 2]:
+        tail = tail[tail.index(" ") + 1:]
+    return head + " ... " + tail
 
 
 def _fallback_save_dir() -> Path:

@@ -115,23 +115,19 @@ class SummaryScreen(WizardScreen):
     STEP = ""
     TITLE = "6 Summary"
     HELP_TEXT = (
-        "How the run ended on each host, the join commands kubeadm made (masked: j shows them; the "
+        "How the run ended on each host (steps that changed something, were already as wanted, failed, "
+        "were skipped; the time), the join commands kubeadm made (masked: j shows them; the "
         "token is a secret that lets a machine join the cluster) and when they expire, the "
         "kubeconfig copied to this machine, where the logs and the journal are, and what to do next."
     )
     BINDINGS = [
         Binding("escape", "back_to_run", "Run log", tooltip="back to the run screen and its logs"),
-        Binding("enter", "show_log", "Host log", tooltip="the selected host's log on the run screen"),
+        Binding("enter", "show_log", "Host log", key_display="enter", tooltip="the log of the host selected in the table (tab reaches the table)"),
         Binding("j", "toggle_join", "Show join", tooltip="show or mask the join commands (they hold the token)"),
         Binding("b", "wizard", "Wizard", tooltip="back to the wizard (review) for another run"),
         Binding("q", "app.quit", "Quit", tooltip="leave k8s-tui"),
     ]
 
-    DEFAULT_CSS = """
-    SummaryScreen #sum-title { height: auto; padding: 0 1; }
-    SummaryScreen #sum-table { height: auto; max-height: 45%; }
-    SummaryScreen #sum-scroll { height: 1fr; padding: 0 1; }
-    """
 
     def __init__(self, runner: Any, model: RunModel, *, demo: bool = False, log_dir: Path | None = None) -> None:
         super().__init__()
@@ -158,7 +154,9 @@ class SummaryScreen(WizardScreen):
         self.fill_table()
         self.query_one("#sum-title", Static).update(self.title_content())
         self.query_one("#sum-body", Static).update(self.body_content())
-        self.query_one("#sum-table", DataTable).focus()
+        # the text below the table is what to read first (and scroll at 80x24); tab reaches the
+        # table, where enter opens a host's log
+        self.query_one("#sum-scroll").focus()
 
     # -- content -----------------------------------------------------------------------------
 
@@ -186,22 +184,23 @@ class SummaryScreen(WizardScreen):
             except Exception:
                 return Style(**kw)
 
-        return {"ok": st("success", "green"), "changed": st("accent", "yellow"), "failed": st("error", "red", bold=True),
-                "muted": st("text-muted", "grey50")}
+        return {"ok": st("text-success", "green"), "changed": st("text-accent", "yellow"),
+                "failed": st("text-error", "red", bold=True), "muted": Style(dim=True)}
 
     def fill_table(self) -> None:
         t = self.query_one("#sum-table", DataTable)
         t.clear(columns=True)
         styles = self._styles()
-        for key, label in [("host", "Host"), ("result", "Result"), ("chg", "Changed"), ("same", "No change"),
-                           ("fail", "Failed"), ("skip", "Skipped"), ("time", "Time"), ("detail", "Detail")]:
+        # steps per host: changed, already as wanted (or read-only and ok), failed, skipped
+        for key, label in [("host", "Host"), ("result", "Result"), ("chg", "chg"), ("same", "same"),
+                           ("fail", "fail"), ("skip", "skip"), ("time", "Time"), ("detail", "Detail")]:
             t.add_column(label, key=key)
         for host, s in self._hosts().items():
             c = s.get("counts", {})
             status = s.get("status", "?")
             detail = ""
             if s.get("failed_step"):
-                detail = f"at {s['failed_step']} (see below)"
+                detail = f"at {s['failed_step']}"
             elif status == "skipped":
                 detail = "skipped by you"
             t.add_row(
@@ -233,6 +232,7 @@ class SummaryScreen(WizardScreen):
                 status = st.get("status", "?")
                 where = f" at {st['failed_step']}" if st.get("failed_step") else ""
                 msg = st.get("message") or {"skipped": "skipped by you", "incomplete": "not every step ran"}.get(status, "")
+                msg = msg.removeprefix(f"{status}: ")  # "interrupted: the run was cancelled"
                 lines.append(Content.assemble((h, "bold"), " ", (status + where, "bold $error"), (": " + msg) if msg else ""))
                 if st.get("hint"):
                     lines.append(Content.assemble("  ", ("hint: ", "bold $warning"), st["hint"]))
@@ -298,6 +298,10 @@ class SummaryScreen(WizardScreen):
 
     def action_back_to_run(self) -> None:
         self.app.pop_screen()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_show_log()
 
     def action_show_log(self) -> None:
         t = self.query_one("#sum-table", DataTable)

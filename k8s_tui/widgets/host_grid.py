@@ -53,7 +53,9 @@ def cell_text(cell: Cell | None, now: float) -> tuple[str, str]:
     if st == "pending":
         return ".", "muted"
     if st == "running":
-        return f"run {fmt_duration(max(0.0, now - cell.started))}", "running"
+        # no ticking clock here: repainting the table every second costs a flood of output its
+        # smoothness; the running time is on the line under the grid for the selected cell
+        return "run", "running"
     if st == "skipped":
         return "skip", "muted"
     if st == "failed":
@@ -86,7 +88,6 @@ class HostGrid(DataTable, inherit_bindings=False):
         self.model = model
         self.styles_by_role: dict[str, Style] = {}
         self.step_ids: list[str] = []
-        self._running: set[tuple[str, str]] = set()
 
     def on_mount(self) -> None:
         self._apply_theme()
@@ -103,11 +104,11 @@ class HostGrid(DataTable, inherit_bindings=False):
                 return Style(**kw)
 
         self.styles_by_role = {
-            "muted": style("text-muted", "grey50"),
-            "running": style("primary", "cyan", bold=True),
-            "ok": style("success", "green"),
-            "changed": style("accent", "yellow"),
-            "failed": style("error", "red", bold=True),
+            "muted": Style(dim=True),
+            "running": style("text-primary", "cyan", bold=True),
+            "ok": style("text-success", "green"),
+            "changed": style("text-accent", "yellow"),
+            "failed": style("text-error", "red", bold=True),
             "": Style(),
         }
 
@@ -140,7 +141,6 @@ class HostGrid(DataTable, inherit_bindings=False):
                 row.append(self._text(*cell_text(m.cell(h, s.id), now)))
             row.append(self._text(self._time(h), "muted"))
             self.add_row(*row, key=h)
-        self._running = {k for k, c in m.cells.items() if c.status == "running"}
 
     def _badge(self, host: str) -> Text:
         b = self.model.badge(host)
@@ -160,28 +160,9 @@ class HostGrid(DataTable, inherit_bindings=False):
                 if c is None:
                     continue
                 self.update_cell(host, sid, self._text(*cell_text(c, now)))
-                if c.status == "running":
-                    self._running.add((host, sid))
-                else:
-                    self._running.discard((host, sid))
             self.update_cell(host, TIME_COL, self._text(self._time(host), "muted"))
         except CellDoesNotExist:
             pass
-
-    def tick(self) -> None:
-        """Advance the running cells' clocks."""
-        if not self._running:
-            return
-        now = monotonic()
-        for host, sid in list(self._running):
-            c = self.model.cell(host, sid)
-            if c is None or c.status != "running":
-                self._running.discard((host, sid))
-                continue
-            try:
-                self.update_cell(host, sid, self._text(*cell_text(c, now)))
-            except CellDoesNotExist:
-                self._running.discard((host, sid))
 
     # -- what the cursor is on ---------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import os
 import time
 from dataclasses import dataclass
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 
 from rich.cells import cell_len, chop_cells
@@ -27,6 +28,7 @@ from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Vertical
 from textual.geometry import Size
+from textual.strip import Strip
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Log, Static
@@ -72,12 +74,12 @@ class LogHighlighter(Highlighter):
 
         self.styles = {
             "cmd": Style(bold=True),
-            "marker": color("accent", "yellow"),
-            "failed": color("error", "red") + Style(bold=True),
-            "done": color("success", "green"),
-            "hint": color("warning", "yellow"),
-            "info": color("secondary", "cyan"),
-            "mark": color("primary", "cyan") + Style(bold=True),
+            "marker": color("text-accent", "yellow"),
+            "failed": color("text-error", "red") + Style(bold=True),
+            "done": color("text-success", "green"),
+            "hint": color("text-warning", "yellow"),
+            "info": color("text-primary", "cyan"),
+            "mark": color("text-accent", "yellow") + Style(bold=True, reverse=True),
             "prefix": Style(dim=True),
         }
 
@@ -153,13 +155,50 @@ class FollowLog(Log):
         self.post_message(self.Scrolled(self, True))
         self.scroll_end(animate=False, immediate=True, x_axis=False)
 
+    # Rendering, tuned for a log that changes many times a second: the widget's style is worked
+    # out once per repaint (not twice per line), the control-character pass is skipped (the view
+    # cleaned every line already), and rendered lines are cached while nothing is selected.
+    _frame_style: Style | None = None
+
+    @classmethod
+    def _process_line(cls, line: str) -> str:
+        return line
+
+    def render_lines(self, crop):  # type: ignore[override]
+        self._frame_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
+    def _render_line(self, y: int, scroll_x: int, width: int) -> Strip:
+        rich_style = self._frame_style or self.rich_style
+        if y >= len(self._lines):
+            return Strip.blank(width, rich_style)
+        line = self._render_line_strip(y, rich_style)
+        return line.crop_extend(scroll_x, scroll_x + width, rich_style).apply_offsets(scroll_x, y)
+
+    def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
+        if self.text_selection is not None:
+            return super()._render_line_strip(y, rich_style)
+        cached = self._render_line_cache.get(y)
+        if cached is not None:
+            return cached
+        text = self._lines[y]
+        line_text = Text(text, no_wrap=True)
+        line_text.stylize(rich_style)
+        self.highlighter.highlight(line_text)
+        strip = Strip(line_text.render(self.app.console), len(text) if text.isascii() else cell_len(text))
+        self._render_line_cache[y] = strip
+        return strip
+
     # The stock Log measures new lines' widths in a thread worker per write; the lines here are
     # already cleaned and tab-expanded, so one pass in place is cheaper than a thread per batch.
     def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
         if lines:
             self._update_maximum_width(updates, _width(lines))
 
-    def replace_lines(self, lines: list[str]) -> None:
+    def replace_lines(self, lines: list[str], *, refit: bool = False) -> None:
         """Show these lines instead of the ones shown (a filter or a setting changed). Unlike
         clear() and write_lines(), this keeps the virtual size when it does not change, so the
         screen repaints the log only instead of laying out every widget again."""
@@ -169,7 +208,9 @@ class FollowLog(Log):
         self._lines = list(lines)
         self._updates += 1
         self._render_line_cache.clear()
-        self._width = _width(lines) if lines else 0
+        # the width only grows (as in write_lines): a width that changes with every batch would
+        # lay the whole screen out again each time
+        self._width = _width(lines) if refit else max(self._width, _width(lines))
         size = Size(self._width, len(self._lines))
         if size != self.virtual_size:
             self.virtual_size = size
@@ -188,7 +229,6 @@ class HostLogView(Vertical):
     HostLogView FollowLog { height: 1fr; background: $surface; }
     HostLogView .log-status { height: 1; background: $panel; color: $text; padding: 0 1; }
     HostLogView Input.log-filter { height: 1; border: none; padding: 0 1; display: none; }
-    HostLogView Input.log-filter.-open { display: block; }
     """
 
     def __init__(self, bridge: RunBridge, host: str | None, settings: LogSettings, *,
@@ -206,6 +246,8 @@ class HostLogView(Vertical):
         self._width = 0
         self._last_status: Content | None = None
         self.saved_to: Path | None = None
+        self.complete = True  # the log holds every line the store keeps (not only the newest)
+        self._stick_pending = False
 
     @property
     def log_path(self) -> Path | None:
@@ -223,7 +265,7 @@ class HostLogView(Vertical):
         yield Static(classes="log-status")
 
     @property
-    def log(self) -> FollowLog:
+    def log_widget(self) -> FollowLog:
         return self.query_one(FollowLog)
 
     def on_mount(self) -> None:
@@ -232,7 +274,7 @@ class HostLogView(Vertical):
     # -- turning stored lines into shown lines ----------------------------------------------
 
     def _wrap_width(self) -> int:
-        w = self.log.scrollable_content_region.width
+        w = self.log_widget.scrollable_content_region.width
         return w if w >= 10 else 0
 
     def format(self, lines: list[Line], first: int) -> list[str]:
@@ -283,38 +325,59 @@ class HostLogView(Vertical):
                 return wrapped
         return out
 
-    def rebuild(self) -> None:
-        """Show the store again from scratch (after a setting changed, or when behind)."""
-        log = self.log
+    def _tail_size(self) -> int:
+        """How many of the newest lines a following view needs: a few screens' worth."""
+        return max(200, 4 * (self.log_widget.size.height or 50))
+
+    def rebuild(self, *, full: bool | None = None, refit: bool = False) -> None:
+        """Show the store again from scratch (a setting changed, or the view fell behind).
+
+        A following view shows only the newest few screens of lines (``full=False``): that keeps
+        the work per flush small however fast lines come. Scrolling up (``pause``) fills it with
+        everything the store keeps, the view staying where it is counted from the end."""
+        if full is None:
+            full = not self.follow or bool(self.filter_text)  # a filter looks through every kept line
+        log = self.log_widget
         store = self.store
         self.shown = 0
-        lines = self.format(list(store.lines), store.first_index)
+        if full or len(store.lines) <= self._tail_size():
+            items, first = list(store.lines), store.first_index
+            self.complete = True
+        else:
+            k = self._tail_size()
+            items, first = list(islice(store.lines, len(store.lines) - k, None)), store.total - k
+            self.complete = False
+        lines = self.format(items, first)
         self.seen = store.total
         self._width = self._wrap_width()
         log.quiet += 1
         try:
-            y = log.scroll_y
-            log.replace_lines(lines)
+            from_end = log.max_scroll_y - log.scroll_y
+            log.replace_lines(lines, refit=refit)
             if self.follow:
                 log.scroll_end(animate=False, immediate=True, x_axis=False)
+                self._stick_later()
             else:
-                log.scroll_to(y=min(y, log.max_scroll_y), animate=False, immediate=True)
+                log.scroll_to(y=max(0, log.max_scroll_y - from_end), animate=False, immediate=True)
         finally:
             log.quiet -= 1
         self.update_status()
 
     def sync(self) -> int:
-        """Show the lines that arrived since the last sync; returns how many were written."""
+        """Show the lines that arrived since the last sync; returns how many were written.
+
+        While paused the log stays as it is (a snapshot to read) and only the count of new lines
+        grows; following again shows them."""
         store = self.store
         if store.total == self.seen:
             return 0
+        if not self.follow:
+            self.new_lines = store.total - self.seen
+            self.update_status()
+            return 0
         new = store.since(self.seen)
-        if new is None:  # more arrived than the store keeps: start again from what it has
-            before = self.shown
-            self.rebuild()
-            if not self.follow:
-                self.new_lines += self.shown - min(before, self.shown)
-                self.update_status()
+        if new is None or len(new) > self._tail_size():
+            self.rebuild(full=False)  # more came than fits a few screens: show the newest only
             return len(self.store.lines)
         first = self.seen
         self.seen = store.total
@@ -324,30 +387,41 @@ class HostLogView(Vertical):
         return len(lines)
 
     def _write(self, lines: list[str]) -> None:
-        log = self.log
+        log = self.log_widget
         cap = log.max_lines or 0
         if cap and len(lines) > cap:
             lines = lines[-cap:]
-        before = len(log.lines)
         log.quiet += 1
         try:
             log.write_lines(lines, scroll_end=False)
-            if self.follow:
-                log.scroll_end(animate=False, immediate=True, x_axis=False)
-            else:
-                self.new_lines += len(lines)
-                removed = before + len(lines) - len(log.lines)
-                if removed > 0:  # old lines went: keep the lines being read where they are
-                    log.scroll_to(y=max(0, log.scroll_y - removed), animate=False, immediate=True)
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
         finally:
             log.quiet -= 1
-        if not self.follow:
-            self.update_status()
+        self._stick_later()
+
+    def _stick_later(self) -> None:
+        """Scroll to the end again once the screen has settled: a horizontal scroll bar that just
+        appeared, or a panel above that grew, makes the log shorter after the write."""
+        if not self._stick_pending:
+            self._stick_pending = True
+            self.call_after_refresh(self._stick)
+
+    def _stick(self) -> None:
+        self._stick_pending = False
+        log = self.log_widget
+        if self.follow and log.scroll_y < log.max_scroll_y:
+            log.quiet += 1
+            try:
+                log.scroll_end(animate=False, immediate=True, x_axis=False)
+            finally:
+                log.quiet -= 1
 
     def on_resize(self) -> None:
         self.update_status()
+        if self.follow and self.is_mounted:
+            self._stick_later()
         if self.settings.wrap and self.is_mounted and self._wrap_width() != self._width:
-            self.call_after_refresh(self.rebuild)
+            self.call_after_refresh(lambda: self.rebuild(refit=True))
 
     # -- follow mode -----------------------------------------------------------------------
 
@@ -355,17 +429,18 @@ class HostLogView(Vertical):
         event.stop()
         if event.at_end:
             self.resume()
-        elif self.follow:
-            self.follow = False
-            self.new_lines = 0
-            self.update_status()
+        else:
+            self.pause()
 
     def resume(self) -> None:
-        """Follow again: jump to the newest line."""
+        """Follow again: show what came while paused, and the newest line."""
         was = self.follow
         self.follow = True
         self.new_lines = 0
-        log = self.log
+        if not was and self.store.total != self.seen:
+            self.rebuild(full=False)
+            return
+        log = self.log_widget
         log.quiet += 1
         try:
             log.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -375,24 +450,31 @@ class HostLogView(Vertical):
             self.update_status()
 
     def pause(self) -> None:
-        if self.follow:
-            self.follow = False
-            self.new_lines = 0
+        """Stop following (the person scrolled up): the log holds still, with every line kept."""
+        if not self.follow:
+            return
+        self.follow = False
+        self.new_lines = 0
+        if not self.complete:
+            self.rebuild(full=True)
+        else:
             self.update_status()
 
     # -- the other keys ----------------------------------------------------------------------
 
     def open_filter(self) -> None:
+        # shown and focused at once (not on the next refresh), so the keys typed right after the
+        # "/" go into the box, not to the screen's keys
         inp = self.query_one(Input)
-        inp.add_class("-open")
+        inp.display = True
         inp.value = self.filter_text
-        inp.focus()
+        self.screen.set_focus(inp)
 
     def set_filter(self, text: str) -> None:
         if text == self.filter_text:
             return
         self.filter_text = text
-        self.rebuild()
+        self.rebuild(refit=True)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -406,13 +488,13 @@ class HostLogView(Vertical):
         inp = self.query_one(Input)
         if not keep:
             self.set_filter("")
-        inp.remove_class("-open")
-        self.log.focus()
+        inp.display = False
+        self.screen.set_focus(self.log_widget)
         self.update_status()
 
     @property
     def filter_open(self) -> bool:
-        return self.query_one(Input).has_class("-open")
+        return bool(self.query_one(Input).display)
 
     def mark(self) -> None:
         """A separator line, then follow again (as k9s does)."""

@@ -2,11 +2,13 @@
 
 ``RunBridge`` subscribes to a run's ``EventBus``. Its subscriber is on the hot path (it runs inside
 the engine's ``publish`` once per output line), so it does the least possible there: every event is
-appended to one pending list, in arrival order, and status events also update a small view model
-(``RunModel``) and post at most one ``StatusChanged`` message until the UI has looked at it. Nothing
-is posted per output line.
+appended to one pending list, in arrival order, and a status event also posts a ``StatusChanged``
+message, at most one until the UI has looked. Nothing is posted per output line. The subscriber may
+run in the engine's own thread (``EngineThread``): appending and posting are thread-safe; the view
+model (``RunModel``) and the stores change only in ``drain()``, on the UI's side.
 
-The UI calls ``drain()`` on a timer (every 80 ms): pending lines go, as they came (raw), into
+The UI calls ``drain()`` on a timer (every 80 ms) and on ``StatusChanged``: status events update the
+model, in order with the output; pending lines go, as they came (raw), into
 bounded per-host stores and into the all-hosts store (the same item in both), with one time stamp
 per drain. Step markers ("--- sysctl: failed ...") land between the lines where their events
 arrived. A store keeps ``max_lines`` lines; the full output is in the per-host log files the
@@ -19,11 +21,14 @@ or ``marker`` / ``mark`` (text made here, already clean).
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from bisect import bisect_right
 from collections import deque
 from itertools import islice
 from dataclasses import dataclass, field
 from time import monotonic, time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.message import Message
@@ -46,8 +51,6 @@ RAW_KINDS = frozenset({"stdout", "stderr", "cmd", "info"})  # text as the host s
 Line = tuple[str, str, str]  # (kind, host, text)
 
 DEFAULT_MAX_LINES = 5000
-# the pending list is drained inline when it grows past this (no timer running, a stalled UI)
-PENDING_LIMIT = 50_000
 
 FINISHED = frozenset((*DONE_STATUSES, "failed", "skipped"))
 
@@ -313,21 +316,40 @@ class RunBridge:
         self.model = RunModel(list(hosts))
         self.stores: dict[str, LineStore] = {h: LineStore(max_lines) for h in hosts}
         self.all = LineStore(all_max_lines or max_lines)
-        self._pending: list[Any] = []
+        # filled by the subscriber (maybe on the engine's thread), emptied by drain() (the UI's):
+        # only appends on one side, only "copy the first n, then delete them" on the other, and
+        # the lists are never replaced, so nothing is lost between the two threads
+        self._per: dict[str, list[Line]] = {h: [] for h in hosts}
+        self._every: list[Line] = []
+        self._status: list[Any] = []
         self._posted = False
-        self.lines_in = 0  # output lines received (counted at drain)
+        self._lines_in = 0
         self._unsubscribe = bus.subscribe(self)
+
+    @property
+    def lines_in(self) -> int:
+        """Output lines received so far."""
+        return self._lines_in
 
     # -- the subscriber (hot path) -----------------------------------------------------------
 
     def __call__(self, ev: Any) -> None:
-        p = self._pending
-        p.append(ev)
         if type(ev) is OutputLine:
-            if len(p) > PENDING_LIMIT:
-                self.drain()
+            line = (ev.stream, ev.host, ev.text)
+            lst = self._per.get(ev.host)
+            if lst is None:
+                lst = self._per.setdefault(ev.host, [])
+            lst.append(line)
+            self._every.append(line)
+            self._lines_in += 1
             return
-        self.model.apply(ev)
+        self._status.append(ev)
+        for line in self._markers(ev):
+            lst = self._per.get(line[1])
+            if lst is None:
+                lst = self._per.setdefault(line[1], [])
+            lst.append(line)
+            self._every.append(line)
         if type(ev) is RunFinished:
             self.target.post_message(self.Finished(ev))
         if not self._posted:
@@ -352,40 +374,29 @@ class RunBridge:
             s = self.stores[host] = LineStore(self.max_lines)
         return s
 
+    @staticmethod
+    def _take(lst: list) -> list:
+        n = len(lst)
+        if not n:
+            return []
+        batch = lst[:n]
+        del lst[:n]  # what the other thread appended meanwhile stays, for the next drain
+        return batch
+
     def drain(self) -> set[str]:
-        """Move pending events into the stores (raw; no per-line work but two appends); returns
-        the hosts that got lines."""
-        if not self._pending:
-            return set()
-        pending, self._pending = self._pending, []
+        """Apply the status events to the model and move the lines into the stores (whole batches:
+        no work per line here); returns the hosts that got lines."""
         ts = time()
-        per: dict[str, list[Line]] = {}
-        every: list[Line] = []
-        add = every.append
-        get = per.get
-        n = 0
-        Out = OutputLine
-        for ev in pending:
-            if type(ev) is Out:
-                n += 1
-                line = (ev.stream, ev.host, ev.text)
-                lst = get(ev.host)
-                if lst is None:
-                    lst = per[ev.host] = []
-                lst.append(line)
-                add(line)
-                continue
-            for line in self._markers(ev):
-                lst = get(line[1])
-                if lst is None:
-                    lst = per[line[1]] = []
-                lst.append(line)
-                add(line)
-        self.lines_in += n
-        for host, lines in per.items():
-            self.store(host).add(lines, ts)
-        self.all.add(every, ts)
-        return set(per)
+        for ev in self._take(self._status):
+            self.model.apply(ev)
+        got: set[str] = set()
+        for host, lst in list(self._per.items()):
+            if lst:
+                self.store(host).add(self._take(lst), ts)
+                got.add(host)
+        if self._every:
+            self.all.add(self._take(self._every), ts)
+        return got
 
     def add_mark(self, host: str | None, text: str) -> None:
         """A separator the user asked for, in one host's log (or in the all-hosts view)."""
@@ -416,3 +427,129 @@ class RunBridge:
         if t is HostSkipped:
             return [("marker", ev.host, f"--- host skipped: {ev.reason}")]
         return []
+
+
+# ------------------------------------------------------------------------------ the engine's thread
+
+
+class EngineThread:
+    """Runs the engine (a runner's ``run()``) on its own asyncio loop in a thread.
+
+    Output floods are the engine's work (every line is published, journaled and written to its
+    host's log); on the UI's loop they would make every turn of that loop long, and a key press
+    waits for several turns before the screen shows it. On its own loop the engine takes turns
+    with the UI for the interpreter instead, a few milliseconds at a time. Controls (retry, skip,
+    abort, cancel) are called on the engine's loop; their results come back on the UI's loop.
+    """
+
+    def __init__(self, name: str = "k8s-tui-engine") -> None:
+        self.name = name
+        self.loop = asyncio.new_event_loop()
+        self.ui_loop = asyncio.get_running_loop()
+        self.thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.started = threading.Event()
+        self.task: asyncio.Task | None = None
+        self.error: BaseException | None = None
+        self.result: Any = None
+
+    def start(self, factory: Callable[[], Awaitable[Any]]) -> None:
+        self._factory = factory
+        self.thread.start()
+        self.started.wait(5)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.task = self.loop.create_task(self._factory())
+            self.started.set()
+            self.result = self.loop.run_until_complete(self.task)
+        except BaseException as e:  # CancelledError included: the caller looks at it
+            self.error = e
+        finally:
+            self.started.set()
+            try:
+                self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            finally:
+                self.loop.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive() and not self.loop.is_closed()
+
+    def call(self, fn: Callable[..., Any], *args: Any, then: Callable[[Any], None] | None = None) -> bool:
+        """Call ``fn(*args)`` on the engine's loop; ``then(result)`` runs later on the UI's loop."""
+        if not self.alive:
+            return False
+
+        def run() -> None:
+            try:
+                result = fn(*args)
+            except Exception as e:  # a control that raised: the UI says so
+                result = e
+            if then is not None:
+                self.ui_loop.call_soon_threadsafe(then, result)
+
+        try:
+            self.loop.call_soon_threadsafe(run)
+        except RuntimeError:  # the loop closed in between
+            return False
+        return True
+
+    def cancel(self) -> None:
+        """Cancel the engine's task (the runner journals the run as interrupted)."""
+        if self.task is not None and self.alive:
+            try:
+                self.loop.call_soon_threadsafe(self.task.cancel)
+            except RuntimeError:
+                pass
+
+    async def wait(self) -> None:
+        """Wait (on the UI's loop) until the engine's thread has ended."""
+        await asyncio.to_thread(self.thread.join)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+
+
+class InlineEngine:
+    """The same face as ``EngineThread``, running the engine on the UI's own loop."""
+
+    def __init__(self, screen: Any) -> None:
+        self.screen = screen
+        self.error: BaseException | None = None
+        self.result: Any = None
+        self._worker = None
+        self.alive = False
+
+    def start(self, factory: Callable[[], Awaitable[Any]]) -> None:
+        async def main() -> None:
+            self.alive = True
+            try:
+                self.result = await factory()
+            except BaseException as e:
+                self.error = e
+            finally:
+                self.alive = False
+
+        self._worker = self.screen.run_worker(main(), name="engine", group="engine", exit_on_error=False)
+
+    def call(self, fn: Callable[..., Any], *args: Any, then: Callable[[Any], None] | None = None) -> bool:
+        try:
+            result = fn(*args)
+        except Exception as e:
+            result = e
+        if then is not None:
+            then(result)
+        return True
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+
+    async def wait(self) -> None:
+        if self._worker is not None:
+            await self._worker.wait()
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
