@@ -143,8 +143,6 @@ class ReviewScreen(WizardScreen):
         steps = []
         for i, (sid, what) in enumerate(s.steps(), 1):
             steps.append(Content.assemble((f"{i}. {sid}", "bold"), f"  {what}"))
-        steps.append(Content(""))
-        steps.append(Content.styled("More steps (swap, modules, runtime, kubeadm) arrive with the engine.", "$text-muted"))
         self.query_one("#steps-text", Static).update(Content("\n").join(steps))
 
     def show_plan(self) -> None:

@@ -414,11 +414,19 @@ class WizardState:
         return split_for_kernel(self.final_values(), probe.kernel_version if probe else None)[1]
 
     def steps(self) -> list[tuple[str, str]]:
-        """The steps a run takes, in order (this grows with the engine)."""
-        return [
-            ("facts", "read OS, kernel, CPUs, memory and the current value of every tuned sysctl on every host"),
-            ("sysctl", f"write {self.sysctl_path()} per host (keys its kernel lacks left out), apply it, read back and compare"),
-        ]
+        """The steps a run takes, in order, each with why and on which hosts: the engine's own plan."""
+        from ..engine.planning import plan_steps
+
+        try:
+            plan = self.to_plan()
+        except InputError as e:
+            return [("-", f"the plan is not complete yet: {e}")]
+        out = []
+        for step in plan_steps(plan).steps():
+            names = [h.name for h in plan.hosts if step.wants(h, plan.hosts, plan)]
+            where = "all hosts" if len(names) == len(plan.hosts) else ", ".join(names) or "no host"
+            out.append((step.id, f"{step.why} [{where}]"))
+        return out
 
     def to_plan(self) -> ClusterPlan:
         """The plan as it stands; raises InputError naming the field and rule when it is not valid."""
