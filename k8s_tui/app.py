@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable
 from typing import Any
 
@@ -60,15 +62,47 @@ class K8sTuiApp(App):
         executor_factory: Callable[..., Any] | None = None,
         theme: str | None = None,
         start: str = "tool",
+        resume: Any = None,
     ) -> None:
         super().__init__()
         self.state = state
         self.executor_factory = executor_factory
         self.start_step = start if start in STEP_NAMES else "tool"
+        self.resume_offer = resume  # a screens.session.Session to offer before the first screen
         self.register_theme(HIGH_CONTRAST)
         self.theme = theme or auto_theme()
 
     def on_mount(self) -> None:
+        if self.resume_offer is not None:
+            self._offer_resume(self.resume_offer)
+            return
+        self._open_first_screen()
+
+    def _offer_resume(self, session: Any) -> None:
+        from .widgets.dialogs import Confirm
+
+        plan = session.plan
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.saved))
+        question = (f"You quit while editing plan '{plan.name}' ({len(plan.hosts)} hosts, at step "
+                    f"'{session.step}', saved {when}). Resume it? No opens the demo; the saved plan stays.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.state = WizardState(plan)
+                self.start_step = session.step if session.step in STEP_NAMES else "tool"
+            self._open_first_screen()
+
+        self.push_screen(Confirm(question), answered)
+
+    def _save_session(self) -> None:
+        from .screens.session import save_session
+
+        try:
+            save_session(self.state, self.current_step())
+        except OSError as e:  # a full disk or a read-only state dir must not break the wizard
+            self.notify(f"could not save the session: {e}", severity="warning")
+
+    def _open_first_screen(self) -> None:
         self.push_screen(self.start_step)
         if self.state.load_error:
             errors = self.state.load_error.splitlines()
@@ -106,6 +140,7 @@ class K8sTuiApp(App):
         else:
             self.switch_screen(step)
         self.refresh_bindings()
+        self._save_session()
 
     def action_next_step(self) -> None:
         cur = self.current_step()
@@ -160,6 +195,7 @@ class K8sTuiApp(App):
     async def action_quit(self) -> None:
         if confirm_quit(self):  # a run is going: ask, cancel it cleanly, then quit
             return
+        self._save_session()
         self.exit()
 
     def action_toggle_contrast(self) -> None:
@@ -175,6 +211,7 @@ def make_app(
     state: WizardState | None = None,
     theme: str | None = None,
     start: str = "tool",
+    resume: Any = None,
 ) -> K8sTuiApp:
     """The wizard. No plan and no state: the built-in demo (made-up hosts and probe results)."""
     if state is None:
@@ -188,4 +225,4 @@ def make_app(
                 from .screens.demo import demo_probes
 
                 state.probes = demo_probes()
-    return K8sTuiApp(state, executor_factory=executor_factory, theme=theme, start=start)
+    return K8sTuiApp(state, executor_factory=executor_factory, theme=theme, start=start, resume=resume)

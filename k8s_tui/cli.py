@@ -186,12 +186,20 @@ def cmd_check(args) -> int:
 def cmd_tui(args) -> int:
     from .app import make_app
 
-    plan = None
+    plan, resume = None, None
     if args.plan:
         from .model.plan import load_plan
 
         plan = load_plan(args.plan)
-    app = make_app(plan, demo=args.demo or plan is None)
+    elif args.new:
+        from .model.plan import ClusterPlan
+
+        plan = ClusterPlan()
+    elif not args.demo:
+        from .screens.session import load_session
+
+        resume = load_session()  # quit mid-wizard last time: the app offers to pick it up again
+    app = make_app(plan, demo=args.demo or plan is None, resume=resume)
     app.run()
     return app.return_code or 0
 
@@ -204,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"k8s-tui {__version__}")
     p.add_argument("--plan", help="open the wizard on this plan.yaml")
     p.add_argument("--demo", action="store_true", help="walk the whole flow on made-up hosts (dry-run, nothing is changed)")
+    p.add_argument("--new", action="store_true", help="start a new, empty plan for your own hosts")
     p.set_defaults(func=cmd_tui)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
