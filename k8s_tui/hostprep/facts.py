@@ -32,6 +32,22 @@ _SYSCTL_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _VERSION_RE = re.compile(r"v?(\d+\.\d+\.\d+)")
 TOOLS = ("containerd", "kubeadm", "kubelet", "kubectl")
 
+# the runtime and kube tool versions: part of the facts, and read again on their own by the
+# runtime and packages steps
+_VERSIONS_BLOCK = r"""ver() {
+  name=$1; shift
+  if command -v "$1" >/dev/null 2>&1; then
+    printf '%s_version=%s\n' "$name" "$("$@" 2>&1 | head -n 1)"
+  else
+    printf 'missing=%s\n' "$name"
+  fi
+}
+ver containerd containerd --version
+ver kubeadm kubeadm version -o short
+ver kubelet kubelet --version
+ver kubectl kubectl version --client
+"""
+
 # Fixed text: no value is ever put into it. "$@" are sysctl keys (validated before).
 FACTS_SCRIPT = r"""# k8s-tui facts: KEY=VALUE lines
 export LC_ALL=C
@@ -61,19 +77,7 @@ for f in /etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf /etc/kubernetes
 done
 printf 'kubelet_active=%s\n' "$(systemctl is-active kubelet 2>/dev/null | head -n 1)"
 printf 'containerd_active=%s\n' "$(systemctl is-active containerd 2>/dev/null | head -n 1)"
-ver() {
-  name=$1; shift
-  if command -v "$1" >/dev/null 2>&1; then
-    printf '%s_version=%s\n' "$name" "$("$@" 2>&1 | head -n 1)"
-  else
-    printf 'missing=%s\n' "$name"
-  fi
-}
-ver containerd containerd --version
-ver kubeadm kubeadm version -o short
-ver kubelet kubelet --version
-ver kubectl kubectl version --client
-for p in apt-get dnf yum zypper; do
+""" + _VERSIONS_BLOCK + r"""for p in apt-get dnf yum zypper; do
   if command -v "$p" >/dev/null 2>&1; then printf 'pkgmgr=%s\n' "$p"; break; fi
 done
 if command -v ss >/dev/null 2>&1; then
@@ -92,19 +96,7 @@ printf 'end=1\n'
 # the version lines on their own (the runtime and packages steps read them again)
 VERSIONS_SCRIPT = r"""# k8s-tui versions: KEY=VALUE lines
 export LC_ALL=C
-ver() {
-  name=$1; shift
-  if command -v "$1" >/dev/null 2>&1; then
-    printf '%s_version=%s\n' "$name" "$("$@" 2>&1 | head -n 1)"
-  else
-    printf 'missing=%s\n' "$name"
-  fi
-}
-ver containerd containerd --version
-ver kubeadm kubeadm version -o short
-ver kubelet kubelet --version
-ver kubectl kubectl version --client
-printf 'end=1\n'
+""" + _VERSIONS_BLOCK + r"""printf 'end=1\n'
 """
 
 
