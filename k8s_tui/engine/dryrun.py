@@ -12,11 +12,9 @@ Every argv and every file write is recorded per host (``calls``, ``commands(host
    are kept in a per-host virtual file system;
 3. anything else: exit 0, no output.
 
-Reserved host names force outcomes:
-  ``fail-*``        every command and file write in a step's apply phase fails, as on a host whose
-                    root file system went read-only;
-  ``slow-*``        every delay is ten times longer;
-  ``unreachable-*`` every call raises ExecError(kind="unreachable"), as a host that never answers.
+Outcomes come only from what the caller states: a ``FaultPlan`` (``engine/faults.py``) may name
+hosts that fail, are slow or never answer (the demo and the tests use one). A host's name means
+nothing here: a dry run never invents an outcome for a user's host.
 """
 
 from __future__ import annotations
@@ -35,6 +33,7 @@ from ..knowledge.schema import ValueType
 from ..model.hosts import Host
 from ..yamlio import load_yaml
 from .executor import CommandResult, ExecError, LineSink, WriteResult
+from .faults import FaultPlan
 from .steps import CURRENT
 
 TRANSCRIPTS_DIR = Path(str(resources.files(__package__) / "transcripts"))
@@ -258,6 +257,7 @@ class DryRunExecutor:
         clamp: dict[str, Any] | None = None,
         files: dict[str, bytes | str] | None = None,
         command_latency: float = 0.02,
+        faults: FaultPlan | None = None,
     ):
         """``sysctls``/``missing_sysctls``/``clamp``/``files`` set the starting state of every host
         (per host through ``sim(name)``); ``kernels`` gives some hosts another `uname -r`."""
@@ -273,6 +273,7 @@ class DryRunExecutor:
         self._init_clamp = {k: "\t".join((format_value(v) if not isinstance(v, str) else v).split()) for k, v in (clamp or {}).items()}
         self._init_files = {p: c.encode() if isinstance(c, str) else c for p, c in (files or {}).items()}
         self.command_latency = command_latency
+        self.faults = faults or FaultPlan()
         self.calls: list[Call] = []
         self._hosts: dict[str, SimHost] = {}
         self.closed = False
@@ -307,7 +308,7 @@ class DryRunExecutor:
     # -- helpers -------------------------------------------------------------------------------
 
     def _scale(self, host: Host) -> float:
-        return self.speed * (10.0 if host.name.startswith("slow-") else 1.0)
+        return self.speed * self.faults.slow_factor(host.name)
 
     async def _pause(self, host: Host, seconds: float) -> None:
         s = seconds * self._scale(host)
@@ -320,14 +321,13 @@ class DryRunExecutor:
         return c
 
     def _contact(self, host: Host) -> None:
-        if host.name.startswith("unreachable-"):
+        if self.faults.unreachable(host.name):
             raise ExecError(host.name, f"cannot connect to {host.address} port {host.port}: [Errno 113] No route to host",
                             kind="unreachable")
 
-    @staticmethod
-    def _failing(host: Host) -> bool:
+    def _failing(self, host: Host) -> bool:
         cur = CURRENT.get()
-        return host.name.startswith("fail-") and cur is not None and cur.phase == "apply"
+        return cur is not None and self.faults.fails(host.name, cur.step_id, cur.phase)
 
     # -- the Executor protocol ---------------------------------------------------------------
 

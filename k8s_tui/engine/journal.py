@@ -12,6 +12,11 @@ Output lines are the hot path: they are buffered and written in batches, at leas
 ``flush_interval`` (0.1 s) and before any other event, so a crash loses at most the last 100 ms of
 output. Every other event is written and flushed at once. A journal line cut short by a crash is
 ignored when read back.
+
+A write that fails (disk full, state dir gone read-only) is never swallowed: inside the bus's
+``publish`` it raises and the bus reports it; on the flush timer the journal reports it to the bus
+itself (``attach``). Either way the bus publishes ``SubscriberFailed`` with ``missing_text()``
+(what is not on disk), and the runner stops the run at the next step boundary.
 """
 
 from __future__ import annotations
@@ -75,7 +80,23 @@ class Journal:
         self._last_flush = time.monotonic()
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
+        self._bus: Any = None
+        self.error: OSError | None = None
         self.lines_written = 0
+        self.records_flushed = 0  # journal lines known to be on disk (handed to the OS)
+        self.last_flushed_at: float | None = None  # time.time() of the last good flush
+        self._records = 0
+
+    def attach(self, bus: Any) -> None:
+        """Subscribe to ``bus`` as the critical "journal", and report timer-flush errors to it."""
+        self._bus = bus
+        bus.subscribe(self, name="journal", critical=True)
+
+    def missing_text(self) -> str:
+        """What is not on disk since the journal broke, in words."""
+        when = time.strftime("%H:%M:%S", time.localtime(self.last_flushed_at)) if self.last_flushed_at else "the start"
+        return (f"{self.path} ends with its last complete record ({self.records_flushed} records, written by {when}); "
+                f"events and output after that are not on disk, and neither is summary.json")
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -121,12 +142,31 @@ class Journal:
 
     def _on_timer(self) -> None:
         self._timer = None
-        if not self._closed:
+        if self._closed:
+            return
+        try:
             self.flush()
+        except OSError as e:  # on a timer there is no publish() to raise into: tell the bus
+            if self._bus is not None:
+                self._bus.fail(self, e, self.missing_text())
+
+    def _broke(self, e: OSError) -> None:
+        self.error = e
+        self._closed = True  # write nothing more: a half-written journal is worse than a short one
+        self._pending = {}
+        self._logbuf = {}
 
     def _write_event(self, ev: Any) -> None:
+        try:
+            self._write_record(ev)
+        except OSError as e:
+            self._broke(e)
+            raise
+
+    def _write_record(self, ev: Any) -> None:
         self._flush_output()
         self._f.write(json.dumps(ev.to_dict(), ensure_ascii=False) + "\n")
+        self._records += 1
         t = type(ev)
         if t is StepStarted:
             self._log_marker(ev.host, f"--- {_fmt_time(ev.ts)} {ev.step_id}: started" + (f" (attempt {ev.attempt})" if ev.attempt > 1 else ""))
@@ -185,6 +225,7 @@ class Journal:
                         texts = [t if s != "info" else "[k8s-tui] " + t for t, s in zip(texts, streams)]
                 w(json.dumps(rec))
                 w("\n")
+                self._records += 1
                 self.lines_written += len(run)
                 buf = logbuf.get(host)
                 if buf is None:
@@ -193,7 +234,15 @@ class Journal:
                     buf.extend(texts)
 
     def flush(self) -> None:
-        """Write everything buffered and hand it to the OS (a crashed process loses nothing after this)."""
+        """Write everything buffered and hand it to the OS (a crashed process loses nothing after
+        this). An OSError marks the journal broken (it writes nothing more) and is raised."""
+        try:
+            self._flush()
+        except OSError as e:
+            self._broke(e)
+            raise
+
+    def _flush(self) -> None:
         if self._timer is not None:
             if self._timer is not _NO_LOOP:
                 self._timer.cancel()
@@ -212,20 +261,30 @@ class Journal:
                 f.flush()
             self._logbuf = {}
         self._last_flush = time.monotonic()
+        self.records_flushed = self._records
+        self.last_flushed_at = time.time()
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self.flush()
+        """Flush and close; an OSError here is raised (after closing every file) for the caller
+        to report, unless the journal had already broken and said so."""
+        reported = self.error is not None
+        err: OSError | None = None
+        if not self._closed:
+            try:
+                self.flush()
+                os.fsync(self._f.fileno())
+            except OSError as e:
+                err = e
         self._closed = True
-        try:
-            os.fsync(self._f.fileno())
-        except OSError:
-            pass
-        self._f.close()
-        for f in self._logs.values():
-            f.close()
+        for f in [self._f, *self._logs.values()]:
+            try:
+                f.close()
+            except OSError as e:  # the buffer could not be written out: the same broken disk
+                err = err or e
+                self.error = self.error or e
         self._logs = {}
+        if err is not None and not reported:
+            raise err
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -304,6 +363,7 @@ class RunInfo:
     hosts: list[str] = field(default_factory=list)
     resumed_from: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)  # host -> per-host summary
+    dry_run: bool = False  # a dry run's record: nothing on any host was changed
 
     @property
     def ok(self) -> bool:
@@ -323,6 +383,7 @@ def run_info(run_id: str, base: Path | None = None) -> RunInfo:
         plan_name=meta.get("plan_name", ""),
         hosts=list(meta.get("hosts", [])),
         resumed_from=meta.get("resumed_from"),
+        dry_run=bool(meta.get("dry_run")),
     )
     if summ:
         info.status = summ.get("status", "finished")

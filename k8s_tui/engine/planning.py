@@ -1,10 +1,14 @@
 """Which steps a plan runs, in which stages: ``plan_steps(plan, scope) -> RunPlan``.
 
-- scope "full" with tool kubeadm: the whole kubeadm path (hostprep/kubeadm_path.py): facts,
-  preflight, swap, modules, sysctl, runtime, packages, kubeadm config, init, joins, CNI, verify.
+- scope "full" with a tool that has a full path in ``backends.registry.FULL_PATHS`` (kubeadm: the
+  whole kubeadm path, backends/kubeadm/path.py): that backend's RunPlan, e.g. facts, preflight,
+  swap, modules, sysctl, runtime, packages, kubeadm config, init, joins, CNI, verify.
 - scope "tuning", or a tool that installs Kubernetes itself (kubespray, kubeasz, kops: those run
   through `k8s-tui run-tool`): facts (kernel version and host name, which the sysctl step needs to
   know which keys this kernel has), then the sysctl stage with the plan's preset and tuning.
+
+The tools' full paths are listed in ``backends/registry.py``. The backends import the engine, so
+the engine imports that registry only inside ``full_path_for``, when a plan is turned into steps.
 """
 
 from __future__ import annotations
@@ -12,11 +16,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..hostprep.sysctl import SysctlRollback, SysctlStep
+from ..hostprep.tuning_values import plan_sysctl_values
 from ..knowledge import KernelVersion
+from ..model.plan import Tool
 from .runner import RunPlan, Stage
-from .steps import Step, StepContext
+from .steps import Step, StepContext, StepResult
 
 if TYPE_CHECKING:
+    from ..backends.registry import FullPathBuilder
     from ..model.plan import ClusterPlan
 
 
@@ -27,7 +35,7 @@ class FactsLiteStep(Step):
     always_run = True  # later steps need its facts, so a resumed run reads them again
     changes_host = False
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         r = await ctx.run(["uname", "-r"], sudo=False)
         release = next((ln.strip() for ln in r.stdout.splitlines() if ln.strip()), "")
         ctx.facts["kernel_release"] = release
@@ -40,24 +48,26 @@ class FactsLiteStep(Step):
         ctx.facts["hostname"] = hostname
         if hostname and hostname != ctx.host.name:
             ctx.log(f"the host calls itself {hostname!r}; its Kubernetes node name will be {ctx.host.name!r}")
-        ctx.scratch["message"] = f"kernel {release or '?'}, hostname {hostname or '?'}"
-        return "ok"
+        return StepResult.ok(f"kernel {release or '?'}, hostname {hostname or '?'}")
 
 
 SCOPES = ("full", "tuning")
 
 
-def plan_steps(plan: ClusterPlan, scope: str = "full", *, state_base: Path | None = None) -> RunPlan:
-    from ..hostprep.sysctl import SysctlStep
-    from ..hostprep.tuning_values import plan_sysctl_values
-    from ..model.plan import Tool
+def full_path_for(tool: str) -> FullPathBuilder | None:
+    """The builder of ``tool``'s whole RunPlan (a ClusterPlan.tool value), None when it has none."""
+    # the backends sit above the engine and import it: loaded here, when a plan is planned
+    from ..backends.registry import FULL_PATHS
 
+    return FULL_PATHS.get(tool)
+
+
+def plan_steps(plan: ClusterPlan, scope: str = "full", *, state_base: Path | None = None) -> RunPlan:
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}; one of {', '.join(SCOPES)}")
-    if scope == "full" and plan.tool is Tool.kubeadm:
-        from ..hostprep.kubeadm_path import kubeadm_run_plan
-
-        rp = kubeadm_run_plan(plan, state_base=state_base)
+    builder = full_path_for(Tool(plan.tool).value) if scope == "full" else None
+    if builder is not None:
+        rp = builder(plan, state_base=state_base)
         rp.scope = "full"
         return rp
     stages = [Stage("facts", [FactsLiteStep()])]
@@ -69,6 +79,4 @@ def plan_steps(plan: ClusterPlan, scope: str = "full", *, state_base: Path | Non
 
 def rollback_steps(plan: ClusterPlan, run_id: str) -> RunPlan:
     """Undo what run ``run_id`` changed, newest change first."""
-    from ..hostprep.sysctl import SysctlRollback
-
     return RunPlan([Stage("facts", [FactsLiteStep()]), Stage("sysctl", [SysctlRollback(plan.sysctl_file, run_id)])], scope="rollback")

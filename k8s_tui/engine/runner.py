@@ -38,10 +38,14 @@ from .events import (
     StepFinished,
     StepsPlanned,
     StepStarted,
+    StepStatus,
+    SubscriberFailed,
 )
 from .executor import ExecError, ExecOptions, Executor
 from .journal import DoneStep, Journal, done_steps, new_run_id, run_info
-from .steps import CURRENT, HOST_LEVEL_KINDS, Step, StepContext, StepFailed, StepPhase
+from .run_state import RunState
+from .state import run_dir as run_dir_of
+from .steps import CURRENT, HOST_LEVEL_KINDS, Step, StepContext, StepFailed, StepPhase, StepResult
 
 if TYPE_CHECKING:
     from ..model.plan import ClusterPlan
@@ -108,6 +112,7 @@ class Runner:
         plan_text: str | None = None,
         resume_from: str | None = None,
         wait_at_end: bool = False,
+        meta: dict[str, Any] | None = None,
     ):
         self.plan = plan
         self.run_plan = run_plan
@@ -120,12 +125,16 @@ class Runner:
         self.resume_from = resume_from
         self.wait_at_end = wait_at_end
         self._plan_text = plan_text
+        self._meta_extra = dict(meta or {})  # more for meta.json (dry_run, ...)
         self._use_journal = journal
         self.journal: Journal | None = None
+        # why the run stopped on its own (a critical subscriber such as the journal broke)
+        self.stop_reason = ""
+        self.failures: list[SubscriberFailed] = []
 
         self.facts: dict[str, dict[str, Any]] = {h.name: {} for h in self.hosts}
-        # host -> step_id -> last status ("pending", "running", or a StepStatus)
-        self.status: dict[str, dict[str, str]] = {}
+        # host x step state: the one reducer every front end uses, fed by this runner's own events
+        self.state = RunState([h.name for h in self.hosts])
         self.host_state: dict[str, str] = {h.name: PENDING for h in self.hosts}
         self.failed_at: dict[str, str] = {}  # host -> step id it stopped at
         self.messages: dict[str, tuple[str, str]] = {}  # host -> (message, hint) of its failure
@@ -149,9 +158,9 @@ class Runner:
             for s in st.steps:
                 if s.serial:
                     self._locks[s.id] = asyncio.Lock()
-                for h in self.hosts:
-                    if self._wants(s, h):
-                        self.status.setdefault(h.name, {})[s.id] = "pending"
+        self.state.apply(StepsPlanned(run_id=self.run_id, stages=self._grid()))
+        self.bus.subscribe(self.state.apply, name="run state", critical=True)
+        self.bus.subscribe(self._on_failure, name="runner")
 
     # -- what runs where -----------------------------------------------------------------------
 
@@ -170,6 +179,23 @@ class Runner:
     @property
     def active(self) -> bool:
         return self._active
+
+    @property
+    def status(self) -> dict[str, dict[str, StepStatus]]:
+        """host -> step id -> its status now (from the reducer)."""
+        return {h: self.state.host_steps(h) for h in self.state.hosts}
+
+    def _on_failure(self, ev: Any) -> None:
+        """A subscriber broke. Without the journal a crash would lose what happens next, so the
+        run stops at the next step boundary (running steps end, nothing new starts)."""
+        if type(ev) is not SubscriberFailed:
+            return
+        self.failures.append(ev)
+        if ev.critical and self._active and not self.stop_reason:
+            running = [f"{h}/{st}" for (h, st), c in self.state.cells.items() if c.status == StepStatus.RUNNING]
+            where = f"; steps running then: {', '.join(running)} (they were let finish)" if running else ""
+            self.stop_reason = f"the {ev.name} could not be written ({ev.error}), so the run stopped{where}"
+            self.abort()
 
     # -- controls ------------------------------------------------------------------------------
 
@@ -273,11 +299,19 @@ class Runner:
                 )
         if not self._use_journal:
             return
-        self.journal = Journal(self.run_id, self.state_base)
-        self.bus.subscribe(self.journal)
-        if self.plan is not None or self._plan_text:
-            text = self._plan_text if self._plan_text is not None else self.plan.to_yaml()
-            self.journal.write_plan(text)
+        try:
+            self.journal = Journal(self.run_id, self.state_base)
+            if self.plan is not None or self._plan_text:
+                text = self._plan_text if self._plan_text is not None else self.plan.to_yaml()
+                self.journal.write_plan(text)
+            self._write_meta()
+        except OSError as e:
+            raise RunnerError(f"cannot write the run's journal in {run_dir_of(self.run_id, self.state_base)}: {e}; "
+                              "nothing was run (free some space, or point K8S_TUI_STATE_DIR at a writable folder)") from None
+        self.journal.attach(self.bus)
+
+    def _write_meta(self) -> None:
+        assert self.journal is not None
         self.journal.write_meta(
             {
                 "run_id": self.run_id,
@@ -288,6 +322,7 @@ class Runner:
                 "steps": [s.id for s in self.run_plan.steps()],
                 "scope": self.run_plan.scope,
                 "resumed_from": self.resume_from,
+                **self._meta_extra,
             }
         )
 
@@ -348,11 +383,18 @@ class Runner:
     def _finish_run(self, status: str, duration: float) -> RunFinished:
         self._active = False
         self._skip_stage_for_stopped(len(self.run_plan.stages) - 1, upto=True)
-        ev = RunFinished(run_id=self.run_id, status=status, summary=self.summary(), duration_s=round(duration, 3))
+        if self.stop_reason and status == "aborted":
+            status = "stopped"
+        ev = RunFinished(run_id=self.run_id, status=status, summary=self.summary(), duration_s=round(duration, 3),
+                         reason=self.stop_reason)
         self.result = ev
         self.bus.publish(ev)
         if self.journal is not None:
-            self.journal.close()
+            try:
+                self.journal.close()
+            except OSError as e:  # the last records did not reach the disk: say so, like any other break
+                self.bus.subscribe(self.journal, name="journal", critical=True)
+                self.bus.fail(self.journal, e, self.journal.missing_text())
             self.bus.unsubscribe(self.journal)
         return ev
 
@@ -395,7 +437,7 @@ class Runner:
         for i in stages:
             for s in self.run_plan.stages[i].steps:
                 for h in self.hosts_for(s):
-                    if self.status[h.name].get(s.id) != "pending":
+                    if self.state.status_of(h.name, s.id) != StepStatus.PENDING:
                         continue
                     if h.name in self._tasks and not self._tasks[h.name].done():
                         continue
@@ -413,12 +455,14 @@ class Runner:
             return f"not run: step {self.failed_at.get(host, '?')} failed on this host"
         if self._cancelling:
             return "not run: the run was cancelled"
+        if self.stop_reason:
+            return "not run: the run stopped (its journal could not be written)"
         if self._aborting:
             return "not run: the run was aborted"
         return "not run"
 
     def _finish_step(self, host: str, step_id: str, status: str, duration: float, message: str = "", hint: str = "", **kw) -> None:
-        self.status[host][step_id] = status
+        status = StepStatus(status)
         self.bus.publish(
             StepFinished(
                 host=host,
@@ -484,21 +528,22 @@ class Runner:
             step_id=step.id,
             bus=self.bus,
         )
-        self.status[name][step.id] = "running"
         self.bus.publish(StepStarted(host=name, step_id=step.id, attempt=attempt))
         t0 = time.monotonic()
         token = CURRENT.set(StepPhase(step.id, "check"))
         status, message, hint, lost = "changed", "", "", None
         try:
-            if await step.check(ctx):
-                status, message = "unchanged", ctx.scratch.get("message", "already in the desired state")
+            found = await step.check(ctx)
+            if found:
+                status = StepStatus.UNCHANGED
+                message = (found.message if isinstance(found, StepResult) else "") or "already in the desired state"
             else:
                 CURRENT.set(StepPhase(step.id, "apply" if step.changes_host else "gather"))
-                result = await step.apply(ctx)
-                status = result or "changed"
+                status, message = _outcome(await step.apply(ctx))
                 CURRENT.set(StepPhase(step.id, "verify"))
-                await step.verify(ctx)
-                message = ctx.scratch.get("message", "")
+                checked = await step.verify(ctx)
+                if isinstance(checked, StepResult) and checked.message:
+                    message = checked.message
         except StepFailed as e:
             status, message, hint = "failed", e.message, e.hint
         except ExecError as e:
@@ -544,7 +589,7 @@ class Runner:
     def summary(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for h in self.hosts:
-            steps = dict(self.status.get(h.name, {}))
+            steps = self.state.host_steps(h.name)
             state = self.host_state[h.name]
             message, hint = self.messages.get(h.name, ("", ""))
             vals = list(steps.values())
@@ -583,6 +628,15 @@ class Runner:
                 entry["log"] = str(self.journal.host_log_path(h.name))
             out[h.name] = entry
         return out
+
+
+def _outcome(result: StepResult | StepStatus | str | None) -> tuple[StepStatus, str]:
+    """(status, message) from what a step's apply returned."""
+    if result is None:
+        return StepStatus.CHANGED, ""
+    if isinstance(result, StepResult):
+        return result.status, result.message
+    return StepStatus(result), ""
 
 
 def _hint_for_kind(kind: str) -> str:

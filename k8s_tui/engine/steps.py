@@ -5,7 +5,7 @@ step ends "unchanged"), then ``apply``, then ``verify`` (raise ``StepFailed`` on
 step never talks to the executor around the context: ``ctx.run`` streams every line as an event
 and turns a non-zero exit into ``StepFailed`` with the command's last error lines.
 
-``CURRENT`` tells whoever is interested (the dry-run executor, for its ``fail-*`` hosts and its
+``CURRENT`` tells whoever is interested (the dry-run executor, for its fault plan and its
 recording) which step and phase a command belongs to; it is set by the runner per task.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..model.hosts import Host
-from .events import EventBus, OutputLine
+from .events import EventBus, OutputLine, StepStatus
 from .executor import CommandResult, ExecError, Executor, WriteResult
 
 if TYPE_CHECKING:
@@ -57,6 +57,31 @@ class StepFailed(Exception):
 HOST_LEVEL_KINDS = frozenset({"unreachable", "refused", "auth", "hostkey-unknown", "hostkey-changed", "sudo-password", "lost"})
 
 
+@dataclass(frozen=True)
+class StepResult:
+    """How a phase of a step ended, and the one line the grid, the log and the summary show.
+
+    ``check`` returns one (status UNCHANGED) when the host is already as wanted; ``apply``
+    returns one with CHANGED (the default), OK (read-only work) or UNCHANGED; ``verify`` may
+    return one to replace apply's message. Plain returns still work: ``check`` True/False,
+    ``apply`` None (changed) or a status, ``verify`` None."""
+
+    status: StepStatus = StepStatus.CHANGED
+    message: str = ""
+
+    @classmethod
+    def changed(cls, message: str = "") -> StepResult:
+        return cls(StepStatus.CHANGED, message)
+
+    @classmethod
+    def unchanged(cls, message: str = "") -> StepResult:
+        return cls(StepStatus.UNCHANGED, message)
+
+    @classmethod
+    def ok(cls, message: str = "") -> StepResult:
+        return cls(StepStatus.OK, message)
+
+
 def quote_argv(argv: list[str]) -> str:
     return shlex.join(argv)
 
@@ -72,7 +97,9 @@ class StepContext:
     facts: dict[str, Any]  # per host, shared by every step of the run on that host
     step_id: str
     bus: EventBus
-    scratch: dict[str, Any] = field(default_factory=dict)  # per host and step attempt: check -> apply -> verify
+    # per host and step attempt, what check found for apply and verify (never the result message:
+    # a phase returns that as a StepResult)
+    scratch: dict[str, Any] = field(default_factory=dict)
     command_timeout: float | None = None
 
     @property
@@ -150,8 +177,10 @@ def command_failure(res: CommandResult, max_lines: int = 3) -> str:
 
 class Step(ABC):
     """Subclasses set ``id``, ``title``, ``why`` (one line: what and why), and may set ``targets``
-    and ``serial``. ``apply`` may return a status ("ok" for read-only work such as gathering facts,
-    "unchanged" when it found nothing to do); None means "changed"."""
+    and ``serial``. Each phase tells the runner how it ended by what it returns (``StepResult``):
+    ``check`` a ``StepResult.unchanged(msg)`` (or True) when nothing is to do; ``apply`` a
+    ``StepResult`` (``.ok`` for read-only work such as gathering facts, ``.unchanged`` when it found
+    nothing to do, ``.changed``), or None for "changed" with no message."""
 
     id: str = ""
     title: str = ""
@@ -161,18 +190,19 @@ class Step(ABC):
     # read-only steps whose results later steps need (facts): rerun on resume instead of skipped
     always_run: bool = False
     # False for steps that only read (facts, probes): their apply runs in phase "gather", not
-    # "apply", so a dry-run fail-* host still gets past them
+    # "apply", so a host the dry run's fault plan fails still gets past them
     changes_host: bool = True
 
-    async def check(self, ctx: StepContext) -> bool:
-        """Read-only. True when the host is already in the desired state."""
+    async def check(self, ctx: StepContext) -> bool | StepResult:
+        """Read-only. ``StepResult.unchanged(why)`` (or True) when the host is already as wanted."""
         return False
 
     @abstractmethod
-    async def apply(self, ctx: StepContext) -> str | None: ...
+    async def apply(self, ctx: StepContext) -> StepResult | StepStatus | str | None: ...
 
-    async def verify(self, ctx: StepContext) -> None:
-        """Raise StepFailed when the host is not in the desired state after apply."""
+    async def verify(self, ctx: StepContext) -> StepResult | None:
+        """Raise StepFailed when the host is not in the desired state after apply; a StepResult
+        returned here replaces apply's message."""
         return None
 
     def wants(self, host: Host, hosts: list[Host], plan: ClusterPlan | None) -> bool:
@@ -203,6 +233,7 @@ __all__ = [
     "StepContext",
     "StepFailed",
     "StepPhase",
+    "StepResult",
     "Targets",
     "command_failure",
 ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..engine.events import OutputLine
 from ..engine.executor import CommandResult
-from ..engine.steps import Step, StepContext, StepFailed, quote_argv
+from ..engine.steps import Step, StepContext, StepFailed, StepResult, quote_argv
 from ..knowledge import KernelVersion
 
 # keys of the kubeadm/k8s-tui files whose presence tells that a host is already a node
@@ -338,7 +338,7 @@ class FactsStep(Step):
         self.sysctl_keys = keys
         self.store = store if store is not None else FactsStore()
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         res = await run_script(ctx, "facts", FACTS_SCRIPT, self.sysctl_keys)
         ctx.log("read the host's facts (one script: /etc/os-release, uname, /proc, /sys, ss, tool versions, sysctls)")
         if not res.stdout.strip():
@@ -357,8 +357,7 @@ class FactsStep(Step):
         self.store[ctx.host.name] = f
         if f.hostname and f.hostname != ctx.host.name:
             ctx.log(f"the host calls itself {f.hostname!r}; its Kubernetes node name will be {ctx.host.name!r}")
-        ctx.scratch["message"] = f.summary()
-        return "ok"
+        return StepResult.ok(f.summary())
 
 
 def host_facts(ctx: StepContext) -> HostFacts | None:

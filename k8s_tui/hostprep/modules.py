@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..engine.steps import Step, StepContext, StepFailed
+from ..engine.steps import Step, StepContext, StepFailed, StepResult
 from .facts import run_script
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class ModulesStep(Step):
         res = await run_script(ctx, "modules", PROBE_SCRIPT, mods)
         return parse_probe(res.stdout)
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         mods = self.modules(ctx)
         state = await self.probe(ctx, mods)
         missing = [m for m in mods if state.get(m, "no") == "no"]
@@ -92,17 +92,10 @@ class ModulesStep(Step):
         file_ok = current == want.encode()
         ctx.scratch.update(missing=missing, content=want, file_ok=file_ok, mods=mods)
         if not missing and file_ok:
-            ctx.scratch["message"] = f"{', '.join(mods)} loaded; {MODULES_FILE} up to date"
-            return True
-        parts = []
-        if missing:
-            parts.append(f"loaded {', '.join(missing)}")
-        if not file_ok:
-            parts.append(f"wrote {MODULES_FILE}")
-        ctx.scratch["message"] = "; ".join(parts)
+            return StepResult.unchanged(f"{', '.join(mods)} loaded; {MODULES_FILE} up to date")
         return False
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         s = ctx.scratch
         failed = []
         for m in s["missing"]:
@@ -117,7 +110,12 @@ class ModulesStep(Step):
                 "install the kernel's extra modules (Ubuntu: linux-modules-extra-$(uname -r); RHEL family: "
                 "kernel-modules-extra), or boot a kernel that has them",
             )
-        return None
+        parts = []
+        if s["missing"]:
+            parts.append(f"loaded {', '.join(s['missing'])}")
+        if not s["file_ok"]:
+            parts.append(f"wrote {MODULES_FILE}")
+        return StepResult.changed("; ".join(parts))
 
     async def verify(self, ctx: StepContext) -> None:
         mods = ctx.scratch["mods"]

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..engine.steps import Step, StepContext, StepFailed
+from ..engine.steps import Step, StepContext, StepFailed, StepResult
 from .facts import HostFacts, host_facts, read_versions
 
 if TYPE_CHECKING:
@@ -130,11 +130,10 @@ class PackagesStep(Step):
         # the plan has no field for it (yet): a parameter, else the environment
         self.offline_dir = offline_dir if offline_dir is not None else (os.environ.get(OFFLINE_ENV) or None)
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         plan = ctx.plan
         if plan is None:
-            ctx.scratch["message"] = "no plan: nothing to install"
-            return True
+            return StepResult.unchanged("no plan: nothing to install")
         v = await read_versions(ctx)
         wrong = []
         for p in PACKAGES:
@@ -148,16 +147,14 @@ class PackagesStep(Step):
                 st, f"{have or v.version_lines.get(p, '?')} installed, the plan wants {plan.kubernetes_version}"))
         ctx.scratch["wrong"] = wrong
         if not wrong:
-            ctx.scratch["message"] = f"{', '.join(PACKAGES)} {plan.kubernetes_version} already installed"
-            return True
-        ctx.scratch["message"] = f"installed {', '.join(PACKAGES)} {plan.kubernetes_version}"
+            return StepResult.unchanged(f"{', '.join(PACKAGES)} {plan.kubernetes_version} already installed")
         return False
 
     def _family(self, ctx: StepContext) -> tuple[str, HostFacts | None]:
         f = host_facts(ctx)
         return (f.family if f is not None else "other"), f
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         plan = ctx.plan
         assert plan is not None
         family, f = self._family(ctx)
@@ -171,7 +168,7 @@ class PackagesStep(Step):
             await self._apt(ctx, plan)
         else:
             await self._dnf(ctx, plan, f)
-        return None
+        return StepResult.changed(f"installed {', '.join(PACKAGES)} {plan.kubernetes_version}")
 
     async def _apt(self, ctx: StepContext, plan: ClusterPlan) -> None:
         apt = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..engine.steps import Step, StepContext, StepFailed
+from ..engine.steps import Step, StepContext, StepFailed, StepResult
 from ..knowledge import KernelVersion, load_catalogue
 from .facts import FactsStore, HostFacts, version_tuple
 from .modules import modules_for
@@ -240,10 +240,9 @@ class PreflightStep(Step):
     def __init__(self, store: FactsStore):
         self.store = store
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         if ctx.plan is None:
-            ctx.scratch["message"] = "no plan: nothing to check"
-            return "ok"
+            return StepResult.ok("no plan: nothing to check")
         if ctx.host.name not in self.store:
             raise StepFailed("this host's facts are missing", "the facts step must run first; retry it")
         findings = [x for x in preflight_report(ctx.plan, dict(self.store)) if x.host in (None, ctx.host.name)]
@@ -257,5 +256,4 @@ class PreflightStep(Step):
                 f"{len(errors)} preflight error{'s' if len(errors) > 1 else ''}: " + "; ".join(e.message for e in errors),
                 " / ".join(dict.fromkeys(e.fix for e in errors)),
             )
-        ctx.scratch["message"] = f"all checks passed ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})"
-        return "ok"
+        return StepResult.ok(f"all checks passed ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})")

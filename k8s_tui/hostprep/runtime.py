@@ -18,7 +18,7 @@ import asyncio
 import re
 from typing import TYPE_CHECKING
 
-from ..engine.steps import Step, StepContext, StepFailed
+from ..engine.steps import Step, StepContext, StepFailed, StepResult
 from .facts import host_facts, parse_version, read_versions, version_tuple
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class RuntimeStep(Step):
         active = await self._active(ctx) if state != "missing" else False
         return {"version": version, "tool": state, "text": text, "problems": problems, "active": active}
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         st = await self._state(ctx)
         ctx.scratch["state"] = st
         vt = version_tuple(st["version"])
@@ -123,15 +123,7 @@ class RuntimeStep(Step):
         if st["tool"] == "present" and not st["active"]:
             ctx.log("containerd is not running")
         if compatible and not st["problems"] and st["active"]:
-            ctx.scratch["message"] = f"containerd {st['version'] or ''} configured for Kubernetes and running".replace("  ", " ")
-            return True
-        done = []
-        if not compatible:
-            done.append("installed containerd from the distribution")
-        if st["problems"] or not compatible:
-            done.append(f"set SystemdCgroup = true and sandbox image {self.image(ctx.plan)} in {CONTAINERD_CONFIG}")
-        done.append("restarted containerd")
-        ctx.scratch["message"] = "; ".join(done)
+            return StepResult.unchanged(f"containerd {st['version'] or ''} configured for Kubernetes and running".replace("  ", " "))
         return False
 
     async def _install(self, ctx: StepContext) -> None:
@@ -151,13 +143,15 @@ class RuntimeStep(Step):
             raise StepFailed("containerd is missing and this host has neither apt-get nor dnf",
                              "install containerd 1.6 or later by hand, then retry")
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         st = ctx.scratch["state"]
         image = self.image(ctx.plan)
         installed_now = False
+        done = []
         if not ctx.scratch["compatible"]:
             await self._install(ctx)
             installed_now = True
+            done.append("installed containerd from the distribution")
             cur = await ctx.read_file(CONTAINERD_CONFIG)
             st["text"] = cur.decode(errors="replace") if cur is not None else None
             st["problems"] = config_problems(st["text"], image)
@@ -171,13 +165,15 @@ class RuntimeStep(Step):
                                      f"write {CONTAINERD_CONFIG} by hand with SystemdCgroup = true and sandbox image {image}")
             await ctx.run(["mkdir", "-p", "/etc/containerd"])
             res = await ctx.write_file(CONTAINERD_CONFIG, new, mode=0o644)
+            done.append(f"set SystemdCgroup = true and sandbox image {image} in {CONTAINERD_CONFIG}")
             restart = res.changed or installed_now or not st["active"]
         else:
             restart = not st["active"]
         if restart:
             await ctx.run(["systemctl", "enable", "containerd"], check=False)
             await ctx.run(["systemctl", "restart", "containerd"], hint="look at `journalctl -u containerd` on the host")
-        return None
+            done.append("restarted containerd")
+        return StepResult.changed("; ".join(done))
 
     async def verify(self, ctx: StepContext) -> None:
         st: dict = {}

@@ -11,7 +11,7 @@ has no field for it yet, so swap is always turned off.
 
 from __future__ import annotations
 
-from ..engine.steps import Step, StepContext, StepFailed
+from ..engine.steps import Step, StepContext, StepFailed, StepResult
 
 FSTAB = "/etc/fstab"
 COMMENT = "# k8s-tui: swap off for the kubelet: "
@@ -55,7 +55,7 @@ class SwapStep(Step):
         lines = fstab_swap_lines(fstab.decode(errors="replace")) if fstab is not None else []
         return swaps, fstab, lines
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         swaps, fstab, lines = await self._state(ctx)
         ctx.scratch.update(swaps=swaps, fstab=fstab, lines=lines)
         for s in swaps:
@@ -63,24 +63,21 @@ class SwapStep(Step):
         for ln in lines:
             ctx.log(f"{FSTAB}: {ln.strip()}")
         if not swaps and not lines:
-            ctx.scratch["message"] = "swap is off and no swap is mounted at boot"
-            return True
-        parts = []
-        if swaps:
-            parts.append(f"turned off {len(swaps)} swap area{'s' if len(swaps) > 1 else ''}")
-        if lines:
-            parts.append(f"commented out {len(lines)} line{'s' if len(lines) > 1 else ''} of {FSTAB}")
-        ctx.scratch["message"] = ", ".join(parts)
+            return StepResult.unchanged("swap is off and no swap is mounted at boot")
         return False
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         s = ctx.scratch
-        if s["swaps"]:
+        swaps, lines = s["swaps"], s["lines"]
+        parts = []
+        if swaps:
             await ctx.run(["swapoff", "-a"], hint="a swap area that is in use by memory cannot always be turned off; free memory, then retry")
-        if s["lines"]:
+            parts.append(f"turned off {len(swaps)} swap area{'s' if len(swaps) > 1 else ''}")
+        if lines:
             text = s["fstab"].decode(errors="replace")
             await ctx.write_file(FSTAB, comment_out_swap(text), mode=0o644)
-        return None
+            parts.append(f"commented out {len(lines)} line{'s' if len(lines) > 1 else ''} of {FSTAB}")
+        return StepResult.changed(", ".join(parts))
 
     async def verify(self, ctx: StepContext) -> None:
         swaps, _, lines = await self._state(ctx)

@@ -32,7 +32,7 @@ import re
 from typing import Any
 
 from ..engine.dryrun import SH_SIMULATIONS
-from ..engine.steps import Step, StepContext, StepFailed, command_failure
+from ..engine.steps import BACKUP_ROOT, Step, StepContext, StepFailed, StepResult, command_failure
 from ..knowledge import KernelVersion, format_value, load_catalogue
 from ..knowledge.schema import ValueType
 from ..knowledge.values import SysctlValue
@@ -109,6 +109,11 @@ def same_value(key: str, wanted: SysctlValue | str, got: str) -> bool:
 
 def shown(value: SysctlValue | str) -> str:
     return " ".join(value.split()) if isinstance(value, str) else format_value(value)
+
+
+def _left_out(keys: list[str]) -> str:
+    """The end of the step's message for the keys the kernel lacks ("" when none)."""
+    return f"; left out {len(keys)} the kernel lacks" if keys else ""
 
 
 def _kernel(ctx: StepContext) -> KernelVersion | None:
@@ -289,7 +294,7 @@ class SysctlStep(Step):
         live = {k: named[k] for k in keys if k in named}
         return live, [k for k in keys if k not in named], manifest, current
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         kernel = _kernel(ctx)
         keep, skipped = split_known(self.values, kernel)
         for k, why in skipped.items():
@@ -310,14 +315,11 @@ class SysctlStep(Step):
             ctx.log(f"{self.path} differs from the planned content")
         ctx.scratch.update(live=live, wanted=wanted, content=content, current=current, differ=differ,
                            left_out=[*skipped, *missing], manifest_saved=manifest)
-        left = f"; left out {len(skipped) + len(missing)} the kernel lacks" if skipped or missing else ""
         if file_same and not differ:
-            ctx.scratch["message"] = f"all {len(wanted)} values already set, {self.path} up to date{left}"
-            return True
-        ctx.scratch["message"] = f"{len(differ)} of {len(wanted)} values changed, {self.path} written{left}"
+            return StepResult.unchanged(f"all {len(wanted)} values already set, {self.path} up to date{_left_out([*skipped, *missing])}")
         return False
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         s = ctx.scratch
         bdir = f"{ctx.backup_dir}/sysctl"
         if not s["manifest_saved"]:  # a retry keeps what the first attempt saved
@@ -341,7 +343,8 @@ class SysctlStep(Step):
                 f"{self.path} is written but not every value was loaded; fix the value or the host, then retry "
                 f"(k8s-tui rollback {ctx.run_id} restores the previous file and values)",
             )
-        return None
+        return StepResult.changed(f"{len(s['differ'])} of {len(s['wanted'])} values changed, {self.path} written"
+                                  f"{_left_out(s['left_out'])}")
 
     async def verify(self, ctx: StepContext) -> None:
         s = ctx.scratch
@@ -384,8 +387,6 @@ class SysctlRollback(Step):
 
     @property
     def manifest_path(self) -> str:
-        from ..engine.steps import BACKUP_ROOT
-
         return f"{BACKUP_ROOT}/{self.from_run}/sysctl/{self.file_name}.json"
 
     async def _manifest(self, ctx: StepContext) -> dict | None:
@@ -404,12 +405,11 @@ class SysctlRollback(Step):
                                  "refusing to write it back; restore by hand")
         return {"live": live, "old": old}
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         m = await self._manifest(ctx)
         if m is None:
             ctx.log(f"no backup at {self.manifest_path}: run {self.from_run} did not change sysctls on this host")
-            ctx.scratch["message"] = f"nothing to restore from run {self.from_run}"
-            return True
+            return StepResult.unchanged(f"nothing to restore from run {self.from_run}")
         ctx.scratch["m"] = m
         current = await ctx.read_file(self.path)
         live, missing = await read_live(ctx, list(m["live"]))
@@ -418,13 +418,10 @@ class SysctlRollback(Step):
             ctx.log(f"{k}: {shown(live[k])} -> {shown(m['live'][k])}")
         ctx.scratch["differ"] = differ
         if current == m["old"] and not differ:
-            ctx.scratch["message"] = f"already as before run {self.from_run}"
-            return True
-        what = f"restore {self.path}" if m["old"] is not None else f"remove {self.path} (it did not exist)"
-        ctx.scratch["message"] = f"{what}; {len(differ)} live values put back"
+            return StepResult.unchanged(f"already as before run {self.from_run}")
         return False
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         m = ctx.scratch["m"]
         bdir = f"{ctx.backup_dir}/sysctl"
         await ctx.run(["mkdir", "-p", "-m", "0700", bdir])
@@ -438,7 +435,8 @@ class SysctlRollback(Step):
                 ctx.log(f"removed {self.path} (a copy is in {bdir})")
         if ctx.scratch["differ"]:
             await ctx.run(["sysctl", "-w", *(f"{k}={' '.join(m['live'][k].split())}" for k in ctx.scratch["differ"])])
-        return None
+        what = f"restore {self.path}" if m["old"] is not None else f"remove {self.path} (it did not exist)"
+        return StepResult.changed(f"{what}; {len(ctx.scratch['differ'])} live values put back")
 
     async def verify(self, ctx: StepContext) -> None:
         m = ctx.scratch["m"]

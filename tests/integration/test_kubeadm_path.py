@@ -20,8 +20,8 @@ from k8s_tui.engine.executor import ExecOptions
 from k8s_tui.engine.planning import rollback_steps
 from k8s_tui.engine.runner import Runner, RunPlan
 from k8s_tui.engine.ssh import SshExecutor
-from k8s_tui.hostprep.kubeadm_path import kubeadm_run_plan
-from k8s_tui.hostprep.kubeadm_steps import local_kubeconfig_path
+from k8s_tui.backends.kubeadm.path import kubeadm_run_plan
+from k8s_tui.backends.kubeadm.steps import local_kubeconfig_path
 from k8s_tui.hostprep.tuning_values import kubeadm_sysctl_values
 from k8s_tui.model.plan import ClusterPlan
 from tests.standins import install_standins

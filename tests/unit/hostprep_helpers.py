@@ -12,9 +12,9 @@ from pathlib import Path
 from k8s_tui.engine.dryrun import Call, Transcript
 from k8s_tui.engine.events import EventBus, OutputLine, StepFinished
 from k8s_tui.engine.runner import Runner, RunPlan
-from k8s_tui.hostprep.dryrun_kubeadm import KubeadmDryRunExecutor
+from k8s_tui.backends.kubeadm.dryrun import KubeadmDryRunExecutor
 from k8s_tui.hostprep.facts import FACTS_SCRIPT, VERSIONS_SCRIPT
-from k8s_tui.hostprep.kubeadm_steps import RESET_PROBE
+from k8s_tui.backends.kubeadm.steps import RESET_PROBE
 from k8s_tui.hostprep.modules import PROBE_SCRIPT
 from k8s_tui.model.plan import ClusterPlan
 

@@ -1,4 +1,4 @@
-"""The dry-run executor: recording, transcripts, speed, the simulated commands, reserved names."""
+"""The dry-run executor: recording, transcripts, speed, the simulated commands, stated faults."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from k8s_tui.engine import dryrun
 from k8s_tui.engine.dryrun import TRANSCRIPTS_DIR, DryRunExecutor, Transcript, load_transcripts
 from k8s_tui.engine.executor import ExecError, Executor
+from k8s_tui.engine.faults import Fault, FaultPlan
 from k8s_tui.engine.steps import CURRENT, StepPhase
 from k8s_tui.model.hosts import Host
 
@@ -95,38 +96,55 @@ def sleeps(monkeypatch):
 
 async def test_speed_scales_delays_and_slow_hosts_are_ten_times_slower(sleeps):
     t = Transcript(match="tick", lines=[("stdout", str(i)) for i in range(5)], delay=0.01)
-    fast = DryRunExecutor(speed=0, transcripts=[t], transcripts_dir=None, command_latency=0.01)
+    slow_plan = FaultPlan({"node2": Fault(slow=10)})
+    fast = DryRunExecutor(speed=0, transcripts=[t], transcripts_dir=None, command_latency=0.01, faults=slow_plan)
     await fast.run(h(), ["tick"])
-    await fast.run(h("slow-node"), ["tick"])
+    await fast.run(h("node2"), ["tick"])
     assert not [s for s in sleeps if s > 0]  # speed 0: no delay at all, slow hosts included
-    real = DryRunExecutor(speed=1, transcripts=[t], transcripts_dir=None, command_latency=0.0)
+    real = DryRunExecutor(speed=1, transcripts=[t], transcripts_dir=None, command_latency=0.0, faults=slow_plan)
     sleeps.clear()
     await real.run(h(), ["tick"])
     normal = [s for s in sleeps if s > 0]
     sleeps.clear()
-    await real.run(h("slow-node"), ["tick"])
+    await real.run(h("node2"), ["tick"])
     slow = [s for s in sleeps if s > 0]
     assert normal == pytest.approx([0.01] * 5)  # one delay per line
-    assert slow == pytest.approx([0.1] * 5)  # ten times longer on slow-*
-    latency = DryRunExecutor(speed=2, transcripts_dir=None, command_latency=0.05)
+    assert slow == pytest.approx([0.1] * 5)  # ten times longer on the host the plan makes slow
+    latency = DryRunExecutor(speed=2, transcripts_dir=None, command_latency=0.05, faults=FaultPlan({"x": Fault(slow=10)}))
     sleeps.clear()
     await latency.run(h(), ["true"])
-    await latency.read_file(h("slow-x"), "/etc/hostname")
-    assert sleeps == pytest.approx([0.1, 1.0])  # command latency scales by speed, and x10 on slow-*
+    await latency.read_file(h("x"), "/etc/hostname")
+    assert sleeps == pytest.approx([0.1, 1.0])  # command latency scales by speed, and x10 on the slow host
+
+
+async def test_host_names_state_no_fault(sleeps):
+    """Without a FaultPlan, names that once meant something are ordinary hosts."""
+    ex = DryRunExecutor(speed=1, transcripts_dir=None, command_latency=0.05)
+    for name in ("slow-node", "unreachable-x", "fail-x"):
+        assert (await ex.run(h(name), ["true"])).ok
+        assert await ex.read_file(h(name), "/etc/hostname") is None
+    assert sleeps == pytest.approx([0.05] * 6)
+    token = CURRENT.set(StepPhase("sysctl", "apply"))
+    try:
+        assert (await ex.run(h("fail-x"), ["sysctl", "-w", "net.ipv4.ip_forward=1"])).ok
+        assert (await ex.write_file(h("fail-x"), "/etc/sysctl.d/k.conf", b"x")).changed
+    finally:
+        CURRENT.reset(token)
 
 
 async def test_unreachable_hosts_fail_at_first_contact():
-    ex = DryRunExecutor(speed=0)
-    for call in (ex.run(h("unreachable-x"), ["true"]), ex.read_file(h("unreachable-x"), "/etc/hostname"),
-                 ex.write_file(h("unreachable-x"), "/etc/x", b"")):
+    ex = DryRunExecutor(speed=0, faults=FaultPlan({"x": Fault(unreachable=True)}))
+    for call in (ex.run(h("x"), ["true"]), ex.read_file(h("x"), "/etc/hostname"),
+                 ex.write_file(h("x"), "/etc/x", b"")):
         with pytest.raises(ExecError) as e:
             await call
         assert e.value.kind == "unreachable" and "10.0.0.7" in e.value.message
+    assert (await ex.run(h("y"), ["true"])).ok  # only the host the plan names
 
 
 async def test_fail_hosts_fail_every_apply_command_only():
-    ex = DryRunExecutor(speed=0)
-    host = h("fail-x")
+    ex = DryRunExecutor(speed=0, faults=FaultPlan({"x": Fault(fail=True)}))
+    host = h("x")
     assert (await ex.run(host, ["sysctl", "-n", "net.ipv4.ip_forward"])).ok  # outside a step
     token = CURRENT.set(StepPhase("sysctl", "check"))
     assert (await ex.run(host, ["sysctl", "-n", "net.ipv4.ip_forward"])).ok
@@ -141,7 +159,7 @@ async def test_fail_hosts_fail_every_apply_command_only():
             await ex.write_file(host, "/etc/sysctl.d/k.conf", b"x")
     finally:
         CURRENT.reset(token)
-    assert ex.sim("fail-x").sysctl_get("net.ipv4.ip_forward") == "0"
+    assert ex.sim("x").sysctl_get("net.ipv4.ip_forward") == "0"
 
 
 async def test_sysctl_reads_knowledge_base_defaults_and_remembers_writes():

@@ -4,6 +4,7 @@ import json
 import logging
 
 from k8s_tui.engine.events import (
+    SubscriberFailed,
     EventBus,
     HostLost,
     OutputLine,
@@ -60,9 +61,12 @@ def test_a_raising_subscriber_is_logged_and_dropped(caplog):
 
     bus.subscribe(bad)
     bus.subscribe(seen.append)
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.DEBUG):
         bus.publish("one")
         bus.publish("two")
-    assert seen == ["one", "two"]
+    # the others hear that it broke (before the event it broke on reaches them), then go on
+    failed, *rest = seen
+    assert isinstance(failed, SubscriberFailed) and failed.error == "RuntimeError: subscriber bug"
+    assert rest == ["one", "two"]
     assert bad not in bus.subscribers
     assert "subscriber bug" in caplog.text

@@ -11,6 +11,7 @@ import pytest
 
 from k8s_tui.engine.dryrun import DryRunExecutor, Transcript
 from k8s_tui.engine.events import EventBus, OutputLine, StepFinished, StepStarted
+from k8s_tui.engine.faults import FaultPlan
 from k8s_tui.engine import journal as journal_module
 from k8s_tui.engine.journal import Journal, done_steps, list_runs, read_journal, run_info
 from k8s_tui.engine.planning import plan_steps
@@ -25,11 +26,13 @@ name: demo
 hosts:
   - {name: cp1, address: 10.0.0.1, roles: [control-plane]}
   - {name: w1, address: 10.0.0.2}
-  - {name: fail-w2, address: 10.0.0.3}
+  - {name: w2, address: 10.0.0.3}
 tuning:
   net.ipv4.ip_forward: 1
   vm.max_map_count: 262144
 """
+# w2's root file system is read-only in every run here: its changing steps fail
+FAULTS = FaultPlan.from_doc({"w2": "fail"})
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +58,7 @@ def test_state_dir_default_is_the_user_state_dir(monkeypatch):
 
 async def test_a_run_leaves_journal_host_logs_and_plan(state):
     plan = load_plan_text(PLAN)
-    r = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0), plan_text=PLAN)
+    r = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0, faults=FAULTS), plan_text=PLAN)
     res = await r.run()
     d = state / "runs" / r.run_id
     assert (d / "plan.yaml").read_text() == PLAN
@@ -63,7 +66,7 @@ async def test_a_run_leaves_journal_host_logs_and_plan(state):
     types = [x["type"] for x in recs]
     assert types[0] == "run_started" and types[1] == "steps_planned" and types[-1] == "run_finished"
     fin = [(x["host"], x["step_id"], x["status"]) for x in recs if x["type"] == "step_finished"]
-    assert ("cp1", "sysctl", "changed") in fin and ("fail-w2", "sysctl", "failed") in fin
+    assert ("cp1", "sysctl", "changed") in fin and ("w2", "sysctl", "failed") in fin
     # every output line is in the journal, in order, with its stream
     out = [x for x in read_journal(r.run_id, expand_output=True) if x["type"] == "output" and x["host"] == "cp1"]
     assert {"type": "output", "host": "cp1", "step_id": "facts", "stream": "cmd", "text": "$ uname -r"} in out
@@ -72,37 +75,37 @@ async def test_a_run_leaves_journal_host_logs_and_plan(state):
     log = (d / "hosts" / "cp1.log").read_text()
     assert "$ uname -r\n6.1.0-18-amd64\n" in log
     assert "sysctl: changed" in log and "facts: started" in log
-    flog = (d / "hosts" / "fail-w2.log").read_text()
+    flog = (d / "hosts" / "w2.log").read_text()
     assert "Read-only file system" in flog and "sysctl: failed" in flog
     assert res.summary["cp1"]["log"] == str(d / "hosts" / "cp1.log")
     summary = json.loads((d / "summary.json").read_text())
-    assert summary["hosts"]["fail-w2"]["status"] == "failed"
+    assert summary["hosts"]["w2"]["status"] == "failed"
 
 
 async def test_list_runs_and_run_info(state):
     assert list_runs() == []
     plan = load_plan_text(PLAN)
-    r1 = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0), run_id="20250101-000000-aaaa")
+    r1 = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0, faults=FAULTS), run_id="20250101-000000-aaaa")
     await r1.run()
-    r2 = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0), run_id="20250101-000001-bbbb", resume_from=r1.run_id)
+    r2 = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0, faults=FAULTS), run_id="20250101-000001-bbbb", resume_from=r1.run_id)
     await r2.run()
     runs = list_runs()
     assert [x.run_id for x in runs] == [r1.run_id, r2.run_id]
     info = run_info(r2.run_id)
     assert info.status == "finished" and info.resumed_from == r1.run_id
-    assert info.plan_name == "demo" and info.hosts == ["cp1", "w1", "fail-w2"]
-    assert not info.ok  # fail-w2 failed
+    assert info.plan_name == "demo" and info.hosts == ["cp1", "w1", "w2"]
+    assert not info.ok  # w2 failed
     assert info.summary["cp1"]["ok"]
 
 
 async def test_done_steps_reads_what_finished():
     plan = load_plan_text(PLAN)
-    r = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0))
+    r = Runner(plan, plan_steps(plan, "tuning"), DryRunExecutor(speed=0, faults=FAULTS))
     await r.run()
     done = done_steps(r.run_id)
     assert done["cp1"]["sysctl"].status == "changed" and done["cp1"]["sysctl"].run_id == r.run_id
-    assert "sysctl" not in done["fail-w2"]
-    assert done["fail-w2"]["facts"].status == "ok"
+    assert "sysctl" not in done["w2"]
+    assert done["w2"]["facts"].status == "ok"
 
 
 def test_a_line_cut_short_by_a_crash_is_ignored(state):

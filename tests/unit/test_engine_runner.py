@@ -11,6 +11,7 @@ import pytest
 from k8s_tui.engine.dryrun import DryRunExecutor
 from k8s_tui.engine.events import HostLost, OutputLine, RunFinished, StepFinished, StepsPlanned
 from k8s_tui.engine.executor import ExecOptions
+from k8s_tui.engine.faults import Fault, FaultPlan
 from k8s_tui.engine.journal import read_journal
 from k8s_tui.engine.runner import Runner, RunnerError, RunPlan, Stage
 from k8s_tui.engine.steps import Step, StepFailed
@@ -267,13 +268,14 @@ async def test_output_lines_are_streamed_as_events():
 
 async def test_unreachable_host_is_lost_and_others_go_on():
     log = []
-    hs = hosts("a", "unreachable-b")
-    _, res, events = await run(RunPlan([Stage("s", [Rec("x", log), Rec("y", log)])]), hs)
+    hs = hosts("a", "b")
+    ex = DryRunExecutor(speed=0, faults=FaultPlan({"b": Fault(unreachable=True)}))
+    _, res, events = await run(RunPlan([Stage("s", [Rec("x", log), Rec("y", log)])]), hs, executor=ex)
     lost = [e for e in events if isinstance(e, HostLost)]
-    assert [(e.host, e.kind) for e in lost] == [("unreachable-b", "unreachable")]
-    assert res.summary["unreachable-b"]["status"] == "lost"
-    assert "No route to host" in res.summary["unreachable-b"]["message"]
-    assert res.summary["unreachable-b"]["hint"]
+    assert [(e.host, e.kind) for e in lost] == [("b", "unreachable")]
+    assert res.summary["b"]["status"] == "lost"
+    assert "No route to host" in res.summary["b"]["message"]
+    assert res.summary["b"]["hint"]
     assert res.summary["a"]["ok"]
 
 

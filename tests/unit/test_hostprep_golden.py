@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from k8s_tui.hostprep.kubeadm_path import kubeadm_run_plan, reset_run_plan
+from k8s_tui.backends.kubeadm.path import kubeadm_run_plan, reset_run_plan
 
 from .hostprep_helpers import check_golden, executor, make_plan, run
 

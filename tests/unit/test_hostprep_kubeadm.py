@@ -8,10 +8,11 @@ import subprocess
 from pathlib import Path
 
 from k8s_tui.engine.dryrun import Transcript
+from k8s_tui.engine.faults import FaultPlan
 from k8s_tui.engine.runner import RunPlan, Stage
 from k8s_tui.hostprep.facts import ADMIN_CONF, INIT_CONFIG, JOIN_CONFIG
-from k8s_tui.hostprep.kubeadm_path import kubeadm_run_plan
-from k8s_tui.hostprep.kubeadm_steps import (
+from k8s_tui.backends.kubeadm.path import kubeadm_run_plan
+from k8s_tui.backends.kubeadm.steps import (
     ClusterState,
     CniSpec,
     CniStep,
@@ -273,7 +274,8 @@ def test_joins_fail_fast_when_init_failed_and_another_hosts_trouble_is_not_this_
     # the first control plane unreachable while a worker joins: the worker's step fails, the worker is not "lost"
     plan2 = make_plan(hosts=[{"name": "unreachable-cp", "address": "10.0.0.9", "roles": ["control-plane"]},
                              {"name": "w1", "address": "10.0.0.2", "roles": ["worker"]}])
-    ev = run(plan2, RunPlan([Stage("w", [KubeadmJoinStep(ClusterState(), control_plane=False)])]), executor())
+    ev = run(plan2, RunPlan([Stage("w", [KubeadmJoinStep(ClusterState(), control_plane=False)])]),
+             executor(faults=FaultPlan.from_doc({"unreachable-cp": "unreachable"})))
     fin = ev.finished[("w1", "kubeadm-join-workers")]
     assert fin.status == "failed" and "cannot run on unreachable-cp" in fin.message
 

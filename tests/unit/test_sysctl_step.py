@@ -8,6 +8,7 @@ import pytest
 
 from k8s_tui.engine.dryrun import DryRunExecutor
 from k8s_tui.engine.events import OutputLine, StepFinished
+from k8s_tui.engine.faults import FaultPlan
 from k8s_tui.engine.planning import FactsLiteStep
 from k8s_tui.engine.runner import Runner, RunPlan, Stage
 from k8s_tui.hostprep.sysctl import (
@@ -226,7 +227,7 @@ async def test_a_clamped_value_fails_verify_with_key_wanted_and_got():
 
 
 async def test_apply_failure_on_a_read_only_host():
-    ex = DryRunExecutor(speed=0)
+    ex = DryRunExecutor(speed=0, faults=FaultPlan.from_doc({"fail-node1": "fail"}))
     res, fin, _ = await run_steps(ex, [SysctlStep(VALUES, "90-k8s-tui.conf")], name="fail-node1")
     assert fin["facts"].status == "ok"  # read-only steps still work
     f = fin["sysctl"]

@@ -21,14 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..engine.events import OutputLine
-from ..engine.executor import CommandResult, ExecError
-from ..engine.steps import Step, StepContext, StepFailed, command_failure, quote_argv
-from ..model.hosts import Host
-from .facts import ADMIN_CONF, INIT_CONFIG, JOIN_CONFIG, K8S_TUI_DIR, KUBELET_CONF, FactsStore, run_script
+from ...engine.events import OutputLine
+from ...engine.executor import CommandResult, ExecError
+from ...engine.state import state_dir
+from ...engine.steps import Step, StepContext, StepFailed, StepResult, command_failure, quote_argv
+from ...hostprep.facts import ADMIN_CONF, INIT_CONFIG, JOIN_CONFIG, K8S_TUI_DIR, KUBELET_CONF, FactsStore, run_script
+from ...model.hosts import Host
+from .config import init_args, join_args, render_join_config, render_kubeadm_config, wants_upload_certs
+from .output import KubeadmProgress, KubeadmReport, parse_kubeadm_output
 
 if TYPE_CHECKING:
-    from ..model.plan import ClusterPlan
+    from ...model.plan import ClusterPlan
 
 KUBECTL = ["kubectl", "--kubeconfig", ADMIN_CONF]
 INIT_TIMEOUT = 1200.0  # kubeadm waits up to 4 min for the kubelet and 4 more for the API, plus image pulls
@@ -83,7 +86,7 @@ class ClusterState:
     facts: FactsStore = field(default_factory=FactsStore)
     join: JoinMaterial | None = None
     init_failed: str | None = None  # why this run's kubeadm init failed
-    init_report: Any = None  # KubeadmReport of this run's init
+    init_report: KubeadmReport | None = None  # of this run's init
     _lock: asyncio.Lock | None = None
     clock: Any = time.monotonic
 
@@ -157,8 +160,6 @@ class KubeadmWatch:
     goes into KubeadmProgress; each new phase is logged as it starts."""
 
     def __init__(self, ctx: StepContext, kind: str):
-        from ..backends.kubeadm.output import KubeadmProgress
-
         self.ctx = ctx
         self.progress = KubeadmProgress(kind)
         self.lines: list[str] = []
@@ -188,7 +189,7 @@ class KubeadmWatch:
         return "\n".join(self.lines) + "\n"
 
 
-async def kubeadm_failure(ctx: StepContext, what: str, report: Any, res: CommandResult) -> StepFailed:
+async def kubeadm_failure(ctx: StepContext, what: str, report: KubeadmReport, res: CommandResult) -> StepFailed:
     """StepFailed for a failed init/join: the phase, the error lines, the hints; for a kubelet or
     control-plane timeout the kubelet's journal is fetched from the host and shown first."""
     phase = getattr(report, "failed_phase", None)
@@ -236,27 +237,23 @@ class KubeadmConfigStep(Step):
     targets = staticmethod(is_first_cp)
 
     def render(self, ctx: StepContext) -> str:
-        from ..backends.kubeadm.config import render_kubeadm_config, wants_upload_certs
-
         return render_kubeadm_config(ctx.plan, ctx.host, upload_certs=wants_upload_certs(ctx.plan))
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         content = self.render(ctx)
         current = await ctx.read_file(INIT_CONFIG)
         ctx.scratch["content"] = content
         if current == content.encode():
-            ctx.scratch["message"] = f"{INIT_CONFIG} up to date"
-            return True
+            return StepResult.unchanged(f"{INIT_CONFIG} up to date")
         if current is not None and await file_exists(ctx, ADMIN_CONF):
             ctx.log("the cluster already exists: a changed init configuration is saved but not applied to it "
                     "(kubeadm applies it only at init; changing a running cluster is kubeadm upgrade's job)")
-        ctx.scratch["message"] = f"wrote {INIT_CONFIG}"
         return False
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         await ctx.run(["mkdir", "-p", "-m", "0700", K8S_TUI_DIR])
         await ctx.write_file(INIT_CONFIG, ctx.scratch["content"], mode=0o600)
-        return None
+        return StepResult.changed(f"wrote {INIT_CONFIG}")
 
     async def verify(self, ctx: StepContext) -> None:
         if await ctx.read_file(INIT_CONFIG) != ctx.scratch["content"].encode():
@@ -285,23 +282,18 @@ class KubeadmInitStep(Step):
                 return True
         return False
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         if await file_exists(ctx, ADMIN_CONF):
             if await api_ready(ctx):
-                ctx.scratch["message"] = "the control plane is already initialised and its API answers"
-                return True
+                return StepResult.unchanged("the control plane is already initialised and its API answers")
             ctx.scratch["stale"] = True
             ctx.log(f"{ADMIN_CONF} exists but the API server does not answer (yet)")
         return False
 
-    async def apply(self, ctx: StepContext) -> str | None:
-        from ..backends.kubeadm.config import init_args, wants_upload_certs
-        from ..backends.kubeadm.output import parse_kubeadm_output
-
+    async def apply(self, ctx: StepContext) -> StepResult:
         if ctx.scratch.get("stale"):
             if await self._wait_api(ctx):  # after a reboot the static pods take a minute
-                ctx.scratch["message"] = "the control plane was already initialised; its API answers again"
-                return "unchanged"
+                return StepResult.unchanged("the control plane was already initialised; its API answers again")
             raise StepFailed(
                 f"{ADMIN_CONF} exists but the API server does not answer: an earlier init did not finish, or the control plane is down",
                 "look at `journalctl -u kubelet` and `crictl ps -a` on the host; to start over, run `k8s-tui reset` (kubeadm reset)",
@@ -331,8 +323,7 @@ class KubeadmInitStep(Step):
             ctx.log(f"kubeadm init succeeded; {ttl}")
         else:
             ctx.log("kubeadm init succeeded but printed no join command; the joins will make a fresh token")
-        ctx.scratch["message"] = f"control plane initialised ({len(report.phases_reached)} phases)"
-        return None
+        return StepResult.changed(f"control plane initialised ({len(report.phases_reached)} phases)")
 
     async def verify(self, ctx: StepContext) -> None:
         if await api_ready(ctx) or await self._wait_api(ctx):
@@ -396,16 +387,12 @@ class KubeadmJoinStep(Step):
             self.why = "Add the workers to the cluster, all at once, with the join token from the first control plane."
             self.targets = is_pure_worker
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         if await file_exists(ctx, KUBELET_CONF):
-            ctx.scratch["message"] = f"already a node of the cluster ({KUBELET_CONF} exists)"
-            return True
+            return StepResult.unchanged(f"already a node of the cluster ({KUBELET_CONF} exists)")
         return False
 
-    async def apply(self, ctx: StepContext) -> str | None:
-        from ..backends.kubeadm.config import join_args, render_join_config
-        from ..backends.kubeadm.output import parse_kubeadm_output
-
+    async def apply(self, ctx: StepContext) -> StepResult:
         if self.state.init_failed:
             raise StepFailed(f"nothing to join: kubeadm init failed on the first control plane ({self.state.init_failed})",
                              "fix the init (see the first control plane's log), then retry it and this host")
@@ -425,8 +412,7 @@ class KubeadmJoinStep(Step):
             if re.search(r"JWS signature|token id|bootstrap token|Unauthorized", text, re.I):
                 self.state.join = None
             raise await kubeadm_failure(ctx, "kubeadm join", report, res)
-        ctx.scratch["message"] = f"joined the cluster as a {'control plane' if self.control_plane else 'worker'}"
-        return None
+        return StepResult.changed(f"joined the cluster as a {'control plane' if self.control_plane else 'worker'}")
 
     async def verify(self, ctx: StepContext) -> None:
         if not await file_exists(ctx, KUBELET_CONF):
@@ -506,22 +492,19 @@ class CniStep(Step):
         res = await ctx.run([*KUBECTL, "-n", ns, "get", "daemonset", name, "-o", "name"], check=False)
         return res.ok
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         spec = cni_spec(ctx.plan)
         if spec is None:
-            ctx.scratch["message"] = "no network add-on in the plan"
-            return True
+            return StepResult.unchanged("no network add-on in the plan")
         ctx.scratch["spec"] = spec
         want = self.marker(ctx.plan, spec)
         ctx.scratch["marker"] = want
         have = await ctx.read_file(self.marker_path(spec))
         if have == want.encode() and await self._present(ctx, spec):
-            ctx.scratch["message"] = f"{spec.name} {spec.version} already applied".rstrip()
-            return True
-        ctx.scratch["message"] = f"applied {spec.name} {spec.version}".rstrip() + f" with pod CIDR {ctx.plan.pod_cidr}"
+            return StepResult.unchanged(f"{spec.name} {spec.version} already applied".rstrip())
         return False
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         spec: CniSpec = ctx.scratch["spec"]
         plan = ctx.plan
         await ctx.run(["mkdir", "-p", "-m", "0700", CNI_DIR])
@@ -554,7 +537,7 @@ class CniStep(Step):
                                    "download it, set the pod CIDR by hand and use cni: manifest")
             await ctx.run([*KUBECTL, "apply", "-f", dest], timeout=300)
         await ctx.write_file(self.marker_path(spec), ctx.scratch["marker"], mode=0o600)
-        return None
+        return StepResult.changed(f"applied {spec.name} {spec.version}".rstrip() + f" with pod CIDR {plan.pod_cidr}")
 
     async def verify(self, ctx: StepContext) -> None:
         spec: CniSpec = ctx.scratch["spec"]
@@ -567,8 +550,6 @@ class CniStep(Step):
 
 
 def local_kubeconfig_path(plan: ClusterPlan, state_base: Path | None = None) -> Path:
-    from ..engine.state import state_dir
-
     return (state_base or state_dir()) / "clusters" / plan.name / "admin.conf"
 
 
@@ -607,15 +588,14 @@ class VerifyStep(Step):
         return [*KUBECTL, "wait", "--for=condition=Ready", f"--timeout={max(0, int(seconds))}s",
                 *(f"node/{h.name}" for h in ctx.plan.hosts)]
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         # --timeout=0s: look once, do not wait
         ready = (await ctx.run(self._wait_argv(ctx, 0), check=False)).ok
         local = local_kubeconfig_path(ctx.plan, self.state_base)
         remote = await ctx.read_file(ADMIN_CONF)
         same = remote is not None and local.exists() and local.read_bytes() == remote and (local.stat().st_mode & 0o777) == 0o600
         if ready and same:
-            ctx.scratch["message"] = f"all {len(ctx.plan.hosts)} nodes Ready; kubeconfig at {local}"
-            return True
+            return StepResult.unchanged(f"all {len(ctx.plan.hosts)} nodes Ready; kubeconfig at {local}")
         return False
 
     async def _registered(self, ctx: StepContext, deadline: float) -> set[str]:
@@ -629,7 +609,7 @@ class VerifyStep(Step):
                                  "look at the first control plane: `crictl ps -a`, the kube-apiserver log")
             await asyncio.sleep(self.interval)
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         want = [h.name for h in ctx.plan.hosts]
         deadline = time.monotonic() + self.timeout
         registered = await self._registered(ctx, deadline)
@@ -663,8 +643,7 @@ class VerifyStep(Step):
         if missing:
             raise StepFailed(f"{len(present)} of {len(want)} nodes Ready; not in the cluster: {', '.join(missing)}",
                              f"look at the failed join of those hosts, retry it, then this step (the kubeconfig is already at {local})")
-        ctx.scratch["message"] = f"all {len(want)} nodes Ready; kubeconfig at {local}"
-        return None
+        return StepResult.changed(f"all {len(want)} nodes Ready; kubeconfig at {local}")
 
     async def verify(self, ctx: StepContext) -> None:
         local = local_kubeconfig_path(ctx.plan, self.state_base)
@@ -703,22 +682,20 @@ class KubeadmResetStep(Step):
         res = await run_script(ctx, "reset", RESET_PROBE)
         return [ln.strip() for ln in res.stdout.splitlines() if ln.strip().startswith("/")]
 
-    async def check(self, ctx: StepContext) -> bool:
+    async def check(self, ctx: StepContext) -> StepResult | bool:
         left = await self._leftovers(ctx)
         for p in left:
             ctx.log(f"left from kubeadm: {p}")
         if not left:
-            ctx.scratch["message"] = "nothing of kubeadm on this host"
-            return True
+            return StepResult.unchanged("nothing of kubeadm on this host")
         return False
 
-    async def apply(self, ctx: StepContext) -> str | None:
+    async def apply(self, ctx: StepContext) -> StepResult:
         await ctx.run(["kubeadm", "reset", "-f"], timeout=600, hint="run `kubeadm reset -f` by hand on the host and read its output")
         await ctx.run(["rm", "-rf", "--", *RESET_CLEANUP])
         ctx.log("not done (kubeadm reset says so too): flushing iptables/IPVS rules and removing CNI network "
                 "interfaces; reboot the host or clean them by hand if the host stays in use")
-        ctx.scratch["message"] = "kubeadm reset done; /etc/cni/net.d and k8s-tui's kubeadm files removed"
-        return None
+        return StepResult.changed("kubeadm reset done; /etc/cni/net.d and k8s-tui's kubeadm files removed")
 
     async def verify(self, ctx: StepContext) -> None:
         left = await self._leftovers(ctx)

@@ -4,7 +4,8 @@
     -> kubeadm config -> init -> join control planes (one at a time) -> join workers (all at once)
     -> network add-on -> verify
 
-``kubeadm_run_plan(plan)`` is what ``engine.planning.plan_steps`` returns for ``tool: kubeadm``;
+``kubeadm_run_plan(plan)`` is what ``engine.planning.plan_steps`` returns for ``tool: kubeadm``
+(listed in ``backends/registry.py``);
 ``reset_run_plan(plan)`` is the separate, confirmed-first undo (workers, then control planes).
 The steps of one RunPlan share a ``ClusterState`` (facts of every host, join material).
 """
@@ -14,9 +15,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..engine.runner import RunPlan, Stage
-from .facts import FactsStep
-from .kubeadm_steps import (
+from ...engine.runner import RunPlan, Stage
+from ...hostprep.facts import FactsStep
+from ...hostprep.modules import ModulesStep
+from ...hostprep.packages import PackagesStep
+from ...hostprep.preflight import PreflightStep
+from ...hostprep.runtime import RuntimeStep
+from ...hostprep.swap import SwapStep
+from ...hostprep.sysctl import SysctlStep
+from ...hostprep.tuning_values import kubeadm_sysctl_values
+from .steps import (
     ClusterState,
     CniStep,
     KubeadmConfigStep,
@@ -25,15 +33,9 @@ from .kubeadm_steps import (
     KubeadmResetStep,
     VerifyStep,
 )
-from .modules import ModulesStep
-from .packages import PackagesStep
-from .preflight import PreflightStep
-from .runtime import RuntimeStep
-from .swap import SwapStep
-from .tuning_values import kubeadm_sysctl_values
 
 if TYPE_CHECKING:
-    from ..model.plan import ClusterPlan
+    from ...model.plan import ClusterPlan
 
 
 def kubeadm_run_plan(
@@ -44,8 +46,6 @@ def kubeadm_run_plan(
     verify_timeout: float = 600.0,
     state_base: Path | None = None,
 ) -> RunPlan:
-    from .sysctl import SysctlStep
-
     state = state or ClusterState()
     values = kubeadm_sysctl_values(plan)
     stages = [

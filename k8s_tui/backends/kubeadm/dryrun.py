@@ -23,9 +23,9 @@ import re
 import shlex
 from typing import Any
 
-from ..engine.dryrun import DryRunExecutor, SimHost
-from ..model.hosts import Host
-from .facts import ADMIN_CONF, KUBELET_CONF
+from ...engine.dryrun import DryRunExecutor, SimHost
+from ...hostprep.facts import ADMIN_CONF, KUBELET_CONF
+from ...model.hosts import Host
 
 DEBIAN_CONTAINERD = "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+b1"
 _FAKE_KUBECONFIG = (
