@@ -21,7 +21,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ..knowledge import format_value
 from ..model.plan import ClusterPlan, Cni, Tool
 from ..yamlio import dump_yaml
-from .render import Rendered, RenderedFile, plan_sysctls, quoted
+from .rendered import Rendered, RenderedFile, plan_sysctls, quoted
 
 API_VERSION = "kops.k8s.io/v1alpha2"
 FILL = "FILL-IN"

@@ -24,7 +24,7 @@ from ..hostprep.sysctl_conf import render_sysctl_conf
 from ..model.hosts import Host
 from ..model.plan import ClusterPlan, Cni, Tool
 from ..yamlio import InputError
-from .render import Rendered, RenderedFile, ini_value, plan_sysctls, quoted, sysctl_header, yaml_text
+from .rendered import Rendered, RenderedFile, ini_value, plan_sysctls, quoted, sysctl_header, yaml_text
 
 DEFAULT_BASE = "/etc/kubeasz"
 SYSCTL_TEMPLATE = "roles/prepare/templates/95-k8s-sysctl.conf.j2"

@@ -18,7 +18,7 @@ import ipaddress
 
 from ..model.hosts import Host
 from ..model.plan import ClusterPlan, Cni, Tool
-from .render import RenderedFile, Rendered, ini_value, quoted, plan_sysctls, protected_keys, sysctl_value_for_yaml, yaml_text
+from .rendered import RenderedFile, Rendered, ini_value, quoted, plan_sysctls, protected_keys, sysctl_value_for_yaml, yaml_text
 
 LABEL_PREFIX = "kubespray/"
 LABEL_VARS = ("ip", "access_ip", "ip6", "access_ip6", "etcd_member_name")

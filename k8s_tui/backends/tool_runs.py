@@ -40,7 +40,8 @@ from . import kops as kops_mod
 from . import kubeasz as kubeasz_mod
 from . import kubespray as kubespray_mod
 from .ansible_output import AnsibleProgress, Event
-from .render import Rendered, render, write_rendered
+from .render import render, write_rendered
+from .rendered import Rendered
 
 LOCAL = Host(name="localhost", address="127.0.0.1")
 

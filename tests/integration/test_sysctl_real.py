@@ -118,7 +118,7 @@ def test_headless_apply_over_ssh(testhosts3, tmp_path, capsys):
     """`apply PLAN --yes` with the real SSH executor, then a rerun that changes nothing."""
     import argparse
 
-    from k8s_tui.engine.headless import add_commands
+    from k8s_tui.cli.runs import add_commands
 
     ths = testhosts3
     lines = ["name: real", "hosts:"]

@@ -11,14 +11,6 @@ import pytest
 from k8s_tui import cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kubeadm"
-MODULE = "k8s_tui.backends.kubeadm.commands"
-
-
-@pytest.fixture(autouse=True)
-def with_diagnose(monkeypatch):
-    # the lead registers the module in cli.COMMAND_MODULES; make sure it is there for these tests
-    if MODULE not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", [*cli.COMMAND_MODULES, MODULE])
 
 
 def run(capsys, *argv):

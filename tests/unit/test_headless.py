@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from k8s_tui.engine import headless
+from k8s_tui.cli import runs
+from k8s_tui.cli.runs import add_commands
 from k8s_tui.engine.dryrun import DryRunExecutor
-from k8s_tui.engine.headless import add_commands
 from k8s_tui.engine.journal import list_runs
+from k8s_tui.session.executors import ExecutorFactory
 
 PLAN = """\
 name: demo
@@ -53,9 +54,9 @@ def test_the_commands_are_registered():
                            "--known-hosts", "kh", "--max-hosts", "5"])
     assert (a.plan, a.yes, a.dry_run, a.follow, a.accept_new_host_keys, a.known_hosts, a.max_hosts) == (
         "p.yaml", True, True, True, True, "kh", 5)
-    assert parser.parse_args(["runs"]).func is headless.cmd_runs
+    assert parser.parse_args(["runs"]).func is runs.cmd_runs
     assert parser.parse_args(["resume", "R", "--yes"]).run == "R"
-    assert parser.parse_args(["rollback", "R"]).func is headless.cmd_rollback
+    assert parser.parse_args(["rollback", "R"]).func is runs.cmd_rollback
     with pytest.raises(SystemExit):
         parser.parse_args(["apply", "p.yaml", "--max-hosts", "0"])
 
@@ -73,14 +74,18 @@ def test_apply_dry_run_shows_every_command_and_file_and_changes_nothing(plan_fil
     assert "      | net.ipv4.tcp_rmem = 4096 87380 6291456" in out
     assert "nothing was changed" in out
     assert "run " in out and "finished" in out  # the summary table
-    assert not (state / "runs").exists()  # no journal for a dry run
+    (record,) = (state / "runs").iterdir()  # a dry run is recorded, marked, and writes nothing else
+    assert json.loads((record / "meta.json").read_text())["dry_run"] is True
+    assert [p.name for p in state.iterdir()] == ["runs"]
 
 
 def test_apply_dry_run_exit_status_is_1_when_a_host_fails(tmp_path, capsys):
     p = tmp_path / "plan.yaml"
     p.write_text(PLAN.replace("name: w1, address: 10.0.0.2", "name: fail-w1, address: 10.0.0.2")
                  + "  # no more\n")
-    code = cli("apply", str(p), "--tuning-only", "--dry-run")
+    faults = tmp_path / "faults.yaml"
+    faults.write_text("fail-w1: fail\n")
+    code = cli("apply", str(p), "--tuning-only", "--dry-run", "--faults", str(faults))
     out, _ = capsys.readouterr()
     assert code == 1
     assert "fail-w1  sysctl  failed" in out
@@ -91,7 +96,9 @@ def test_apply_dry_run_exit_status_is_1_when_a_host_fails(tmp_path, capsys):
 def test_apply_dry_run_unreachable_host(tmp_path, capsys):
     p = tmp_path / "plan.yaml"
     p.write_text(PLAN.replace("name: w1,", "name: unreachable-w1,"))
-    code = cli("apply", str(p), "--tuning-only", "--dry-run")
+    faults = tmp_path / "faults.yaml"
+    faults.write_text("unreachable-w1: unreachable\n")
+    code = cli("apply", str(p), "--tuning-only", "--dry-run", "--faults", str(faults))
     out, _ = capsys.readouterr()
     assert code == 1
     assert "host lost (unreachable)" in out
@@ -107,17 +114,17 @@ def test_follow_prints_output_lines_prefixed_by_host(plan_file, capsys):
 
 
 def test_apply_without_yes_and_without_a_terminal_refuses(plan_file, capsys, monkeypatch):
-    monkeypatch.setattr(headless, "_isatty", lambda: False)
+    monkeypatch.setattr(runs, "_isatty", lambda: False)
     assert cli("apply", str(plan_file)) == 2
     _, err = capsys.readouterr()
     assert "pass --yes" in err and "stdin is not a terminal" in err
 
 
 def test_apply_without_yes_asks_and_no_means_nothing_done(plan_file, capsys, monkeypatch):
-    monkeypatch.setattr(headless, "_isatty", lambda: True)
+    monkeypatch.setattr(runs, "_isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: "n")
     called = []
-    monkeypatch.setattr(headless, "make_executor", lambda args: called.append(1))
+    monkeypatch.setattr(ExecutorFactory, "make", lambda self, *a, **kw: called.append(1))
     assert cli("apply", str(plan_file)) == 2
     assert not called
     assert "nothing done" in capsys.readouterr().err
@@ -137,7 +144,7 @@ def shared_dry_run(monkeypatch):
     """Real (journaled) runs, on one dry-run executor that keeps the hosts' state across commands."""
     ex = DryRunExecutor(speed=0)
     ex.close = _noop  # type: ignore[method-assign]
-    monkeypatch.setattr(headless, "make_executor", lambda args: ex)
+    monkeypatch.setattr(runs, "executor_factory", lambda args: ExecutorFactory(custom=lambda plan, **kw: ex))
     return ex
 
 
@@ -194,6 +201,6 @@ def test_resume_of_an_unknown_run(capsys):
 def test_resume_refuses_without_yes_off_a_terminal(plan_file, shared_dry_run, capsys, monkeypatch):
     assert cli("apply", str(plan_file), "--tuning-only", "--yes") == 0
     run_id = list_runs()[-1].run_id
-    monkeypatch.setattr(headless, "_isatty", lambda: False)
+    monkeypatch.setattr(runs, "_isatty", lambda: False)
     assert cli("resume", run_id) == 2
     assert "pass --yes" in capsys.readouterr().err

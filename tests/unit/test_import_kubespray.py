@@ -142,7 +142,7 @@ def test_round_trip_plan_render_import():
               "control_plane_endpoint"):
         assert getattr(back, f) == getattr(plan, f), f
     assert back.name == "demo"
-    from k8s_tui.backends.render import plan_sysctls
+    from k8s_tui.backends.rendered import plan_sysctls
 
     assert plan_sysctls(back) == plan_sysctls(plan)  # the additional_sysctl list comes back as tuning
 

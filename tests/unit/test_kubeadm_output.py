@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from k8s_tui.backends.kubeadm.hints import RULES, hint_for_line, hints_for
+from k8s_tui.backends.kubeadm.hints import RULES, hints_for
 from k8s_tui.backends.kubeadm.output import (
     INIT_PHASES,
     JOIN_PHASES,
     KubeadmProgress,
     detect_kind,
+    hint_for_line,
     one_line,
     parse_kubeadm_output,
     phase_of_line,

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from k8s_tui.backends.render import plan_sysctls, render, write_rendered
+from k8s_tui.backends.render import render, write_rendered
+from k8s_tui.backends.rendered import plan_sysctls
 from k8s_tui.cli import main
 from k8s_tui.knowledge import format_value
 from k8s_tui.model.plan import load_plan, load_plan_text

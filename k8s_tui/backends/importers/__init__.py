@@ -120,7 +120,7 @@ def _origin_key(field: str) -> str:
 
 
 def _effective(plan: ClusterPlan) -> dict[str, str]:
-    from ..render import plan_sysctls
+    from ..rendered import plan_sysctls
     from ...knowledge import format_value
 
     return {k: format_value(v) for k, v in plan_sysctls(plan).items()}

@@ -2,7 +2,7 @@
 
 Pure and UI-free: ``output`` reads what ``kubeadm init``/``join`` print (line by line while they run,
 or a whole saved log), ``hints`` says what to look at next for each known error, ``config`` writes
-the ``--config`` file for a plan and a host, ``commands`` adds ``k8s-tui diagnose``.
+the ``--config`` file for a plan and a host (``k8s-tui diagnose`` is ``cli/diagnose.py``).
 """
 
 from __future__ import annotations

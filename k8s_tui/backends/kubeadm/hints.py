@@ -3,18 +3,34 @@
 The hints are ours, written from what the errors say and what the wizard's own steps do about
 them; they are not copied from anywhere. A rule matches a preflight check by name (``[ERROR X]`` /
 ``[WARNING X]``) or an error line by a regular expression. ``hints_for(report)`` gives one hint per
-rule that matched, in the order the errors appeared; ``hint_for_line(line)`` does the same for a
-single line while kubeadm is still running.
+rule that matched, in the order the errors appeared; ``hint_for_item`` and ``hint_for_text`` do the
+same for one preflight item or one line. The line formats belong to the parser (``output.py``,
+whose ``hint_for_line`` reads a single line while kubeadm is still running); this module imports
+nothing from it, so the parser can attach hints to every report it makes.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .output import KubeadmReport
+
+class ReportLike(Protocol):
+    """What ``hints_for`` reads of an ``output.KubeadmReport`` (described here, not imported)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def failed_phase(self) -> str | None: ...
+    @property
+    def preflight_errors(self) -> list[dict[str, str]]: ...
+    @property
+    def preflight_warnings(self) -> list[dict[str, str]]: ...
+    @property
+    def error_lines(self) -> list[str]: ...
+    @property
+    def warnings(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -250,30 +266,28 @@ def _from_item(item: dict[str, str], warning: bool) -> tuple[Rule, re.Match | No
     return None
 
 
-def hint_for_line(line: str) -> Hint | None:
-    """The hint for one line of kubeadm output, if it is a known error."""
-    from .output import ITEM_RE  # the preflight item format lives with the parser
-
-    m = ITEM_RE.match(line)
-    if m:
-        found = _from_item(
-            {"check": m.group("check").strip(), "message": m.group("message").strip()},
-            warning=m.group("level") == "WARNING",
-        )
-        if found:
-            rule, mm = found
-            return Hint(rule.id, line.strip(), rule.render(mm))
-        return None
-    for rule in RULES:
-        if rule.warning_ok and rule.check and not rule.pattern:
-            continue
-        mm = rule.match_text(line)
-        if mm:
-            return Hint(rule.id, line.strip(), rule.render(mm))
+def hint_for_item(check: str, message: str, *, warning: bool, error: str) -> Hint | None:
+    """The hint for one preflight item (``[ERROR check]: message``); ``error`` is the text the
+    hint names as its cause."""
+    found = _from_item({"check": check, "message": message}, warning=warning)
+    if found:
+        rule, m = found
+        return Hint(rule.id, error, rule.render(m))
     return None
 
 
-def hints_for(report: KubeadmReport) -> list[Hint]:
+def hint_for_text(line: str) -> Hint | None:
+    """The hint for one line of kubeadm output that is not a preflight item, if it is a known error."""
+    for rule in RULES:
+        if rule.warning_ok and rule.check and not rule.pattern:
+            continue
+        m = rule.match_text(line)
+        if m:
+            return Hint(rule.id, line.strip(), rule.render(m))
+    return None
+
+
+def hints_for(report: ReportLike) -> list[Hint]:
     """One hint per known error in the report, in the order the errors appear."""
     out: list[Hint] = []
     seen: set[str] = set()

@@ -8,6 +8,7 @@ Two ways in:
   ``KubeadmReport``: succeeded or not, phases reached, the failed phase, preflight errors and
   warnings, the error lines, the join commands as single lines, token and certificate-key expiry,
   and a hint for each error.
+* ``hint_for_line(line)`` gives the hint for one line while kubeadm runs, if it is a known error.
 
 Only the ``[phase]`` prefix at the start of a line is relied on; the wording after it changes
 between releases. Unknown prefixes are ignored. Phases are recorded in the order they first
@@ -20,6 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from .hints import Hint, hint_for_item, hint_for_text, hints_for
 
 Kind = Literal["init", "join", "unknown"]
 Status = Literal["succeeded", "failed", "incomplete"]
@@ -520,8 +523,6 @@ def _error_lines(lines: list[str]) -> list[str]:
 
 def parse_kubeadm_output(text: str, kind: Kind | None = None) -> KubeadmReport:
     """Read a whole saved ``kubeadm init`` or ``kubeadm join`` run."""
-    from .hints import hints_for  # hints reads reports; imported here to keep the modules apart
-
     lines = [clean_line(line) for line in text.replace("\r\n", "\n").split("\n")]
     kind = kind or detect_kind(lines)
     progress = KubeadmProgress(kind=None if kind == "unknown" else kind)
@@ -631,3 +632,12 @@ def parse_kubeadm_output(text: str, kind: Kind | None = None) -> KubeadmReport:
     )
     report.hints = [h.to_json() for h in hints_for(report)]
     return report
+
+
+def hint_for_line(line: str) -> Hint | None:
+    """The hint for one line of kubeadm output, if it is a known error."""
+    m = ITEM_RE.match(line)
+    if m:
+        return hint_for_item(m.group("check").strip(), m.group("message").strip(),
+                             warning=m.group("level") == "WARNING", error=line.strip())
+    return hint_for_text(line)

@@ -32,7 +32,7 @@ NOTICE_STYLE = {"comment": "dim", "unknown": "yellow", "secret": "bold yellow", 
 
 
 def cmd_import(args: Any) -> int:
-    from .importers import IMPORTERS, to_plan
+    from ..backends.importers import IMPORTERS, to_plan
 
     kind = args.kind
     if kind == "ssh-config":
@@ -71,7 +71,7 @@ def cmd_import(args: Any) -> int:
 
 
 def cmd_render(args: Any) -> int:
-    from .render import render, write_rendered
+    from ..backends.render import render, write_rendered
 
     plan = load_plan(args.plan)
     tool = Tool(args.tool) if args.tool else plan.tool
@@ -92,20 +92,18 @@ STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "unrea
                 "ignored": "dim", "rescued": "cyan", "skipped": "dim"}
 
 
-def _executor_factory(dry_run: bool):
-    """The executor is chosen here, once: a LocalExecutor that really runs, or the dry run."""
-    if dry_run:
-        from ..engine.dryrun import DryRunExecutor
+def _local_executors(args: Any):
+    """``make(cwd, env)`` for the tool's commands, from the one executor factory: a LocalExecutor
+    that really runs, or (``--dry-run``) the dry run, printing what would run where."""
+    from .runs import executor_factory
 
-        shared = DryRunExecutor(speed=0, transcripts_dir=None)
+    factory = executor_factory(args)
 
-        def make(cwd: str, env: dict[str, str]):
-            return _Labelled(shared, cwd, env)
+    def make(cwd: str, env: dict[str, str]):
+        ex = factory.local(cwd, env)
+        return _Labelled(ex, cwd, env) if factory.dry_run else ex
 
-        return make, shared
-    from ..engine.local import LocalExecutor
-
-    return (lambda cwd, env: LocalExecutor(cwd=cwd, env=env)), None
+    return make
 
 
 class _Labelled:
@@ -132,8 +130,8 @@ class _Labelled:
 
 def cmd_run_tool(args: Any) -> int:
     from ..engine.executor import ExecError
-    from .ansible_output import HostResult, Recap, TaskStarted
-    from .tool_runs import prepare, run_tool
+    from ..backends.ansible_output import HostResult, Recap, TaskStarted
+    from ..backends.tool_runs import prepare, run_tool
 
     plan = load_plan(args.plan)
     tool = Tool(args.tool) if args.tool else plan.tool
@@ -141,7 +139,7 @@ def cmd_run_tool(args: Any) -> int:
     run = prepare(plan, tool, checkout=args.checkout, out_dir=out_dir, from_step=args.from_step)
     for n in run.notes + run.rendered.notes:
         console.print(f"[yellow]note:[/yellow] {escape(n)}")
-    make, _ = _executor_factory(args.dry_run)
+    make = _local_executors(args)
     quiet = args.progress
 
     def on_step(step, i, n):
@@ -231,9 +229,3 @@ def add_commands(subparsers: Any) -> None:
     s.add_argument("--progress", action="store_true", help="print per-task, per-host results instead of the raw output")
     s.add_argument("--dry-run", action="store_true", help="show the files and commands, change and run nothing")
     s.set_defaults(func=cmd_run_tool)
-
-
-def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience for python -m
-    from ..cli import main as cli_main
-
-    return cli_main(argv if argv is not None else sys.argv[1:])

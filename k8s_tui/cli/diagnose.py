@@ -16,8 +16,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from ...yamlio import InputError
-from .output import INIT_PHASES, JOIN_PHASES, PHASE_TITLES, KubeadmReport, parse_kubeadm_output
+from ..backends.kubeadm.output import INIT_PHASES, JOIN_PHASES, PHASE_TITLES, KubeadmReport, parse_kubeadm_output
+from ..yamlio import InputError
 
 console = Console(highlight=False)
 

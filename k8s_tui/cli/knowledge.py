@@ -1,34 +1,22 @@
-"""Command line: `k8s-tui` starts the wizard; the subcommands work without it.
-
-Bad input ends with one clear message on stderr and exit code 2, never a traceback.
-"""
+"""Subcommands on the sysctl knowledge and the presets: ``explain``, ``catalog``, ``presets``,
+``render-sysctl``; and ``check``, which validates a plan.yaml (its values against that knowledge)."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
-from .knowledge import KernelVersion, format_value, load_catalogue
-from .knowledge.explain import explain
-from .yamlio import InputError
-
-# modules that add their own subcommands: each has add_commands(subparsers)
-COMMAND_MODULES = [
-    "k8s_tui.engine.headless",
-    "k8s_tui.backends.commands",
-    "k8s_tui.backends.kubeadm.commands",
-]
+from ..knowledge import KernelVersion, format_value, load_catalogue
+from ..knowledge.explain import explain
+from ..yamlio import InputError
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
 
 
 def _entry_json(e) -> dict:
@@ -86,7 +74,7 @@ def cmd_explain(args) -> int:
     value = None
     kernel = KernelVersion.parse(args.kernel) if args.kernel else None
     if args.value is not None:
-        from .knowledge import check_value, parse_value
+        from ..knowledge import check_value, parse_value
 
         value = parse_value(entry, args.value)
         problems = check_value(entry, value, kernel)
@@ -110,7 +98,7 @@ def cmd_explain(args) -> int:
 
 
 def cmd_presets(args) -> int:
-    from .model.presets import get_preset, load_presets
+    from ..model.presets import get_preset, load_presets
 
     if args.action == "diff":
         if len(args.names) != 2:
@@ -152,9 +140,9 @@ def cmd_presets(args) -> int:
 
 
 def cmd_render_sysctl(args) -> int:
-    from .hostprep.sysctl_conf import render_sysctl_conf
-    from .model.plan import load_plan
-    from .model.presets import get_preset, load_presets
+    from ..hostprep.sysctl_conf import render_sysctl_conf
+    from ..model.plan import load_plan
+    from ..model.presets import get_preset, load_presets
 
     kernel = KernelVersion.parse(args.kernel) if args.kernel else None
     src = args.source
@@ -176,101 +164,39 @@ def cmd_render_sysctl(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .model.plan import load_plan
+    from ..model.plan import load_plan
 
     plan = load_plan(args.plan)
     console.print(f"{args.plan}: valid plan '{plan.name}' for {plan.tool.value}, {len(plan.hosts)} hosts, {len(plan.tuning.values)} tuned keys")
     return 0
 
 
-def cmd_tui(args) -> int:
-    from .app import make_app
-
-    plan, resume = None, None
-    if args.plan:
-        from .model.plan import load_plan
-
-        plan = load_plan(args.plan)
-    elif args.new:
-        from .model.plan import ClusterPlan
-
-        plan = ClusterPlan()
-    elif not args.demo:
-        from .screens.session import load_session
-
-        resume = load_session()  # quit mid-wizard last time: the app offers to pick it up again
-    app = make_app(plan, demo=args.demo or plan is None, resume=resume)
-    app.run()
-    return app.return_code or 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="k8s-tui",
-        description="A terminal wizard from a few Linux hosts to a running Kubernetes cluster, explaining every kernel knob on the way.",
-    )
-    p.add_argument("--version", action="version", version=f"k8s-tui {__version__}")
-    p.add_argument("--plan", help="open the wizard on this plan.yaml")
-    p.add_argument("--demo", action="store_true", help="walk the whole flow on made-up hosts (dry-run, nothing is changed)")
-    p.add_argument("--new", action="store_true", help="start a new, empty plan for your own hosts")
-    p.set_defaults(func=cmd_tui)
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    s = sub.add_parser("explain", help="explain one sysctl key: what it does, why a node cares, facts, sources")
+def add_commands(subparsers: Any) -> None:
+    s = subparsers.add_parser("explain", help="explain one sysctl key: what it does, why a node cares, facts, sources")
     s.add_argument("key")
     s.add_argument("--lang", choices=["en", "zh"], default="en")
     s.add_argument("--value", help="show what this value means in practice")
     s.add_argument("--kernel", help="kernel version for version-dependent rules, e.g. 6.1")
     s.set_defaults(func=cmd_explain)
 
-    s = sub.add_parser("catalog", help="list every sysctl key the wizard knows")
+    s = subparsers.add_parser("catalog", help="list every sysctl key the wizard knows")
     s.add_argument("--json", action="store_true", help="one JSON object per key, with facts and sources")
     s.add_argument("--lang", choices=["en", "zh"], default="en")
     s.set_defaults(func=cmd_catalog)
 
-    s = sub.add_parser("presets", help="list the sysctl presets, or compare two: presets diff A B")
+    s = subparsers.add_parser("presets", help="list the sysctl presets, or compare two: presets diff A B")
     s.add_argument("action", nargs="?", choices=["list", "diff"], default="list")
     s.add_argument("names", nargs="*")
     s.add_argument("--proxy-mode", choices=["iptables", "ipvs", "nftables"], default="ipvs")
     s.add_argument("--lang", choices=["en", "zh"], default="en")
     s.set_defaults(func=cmd_presets)
 
-    s = sub.add_parser("render-sysctl", help="print the sysctl.d file a host would get from a preset or a plan")
+    s = subparsers.add_parser("render-sysctl", help="print the sysctl.d file a host would get from a preset or a plan")
     s.add_argument("source", metavar="PRESET|plan.yaml")
     s.add_argument("--kernel", help="leave out keys this kernel lacks, e.g. 5.15")
     s.add_argument("--proxy-mode", choices=["iptables", "ipvs", "nftables"])
     s.set_defaults(func=cmd_render_sysctl)
 
-    s = sub.add_parser("check", help="validate a plan.yaml")
+    s = subparsers.add_parser("check", help="validate a plan.yaml")
     s.add_argument("plan")
     s.set_defaults(func=cmd_check)
-
-    for name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if not (e.name and (name == e.name or name.startswith(e.name + "."))):
-                raise
-            continue
-        mod.add_commands(sub)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except InputError as e:
-        err_console.print(Text(f"error: {e}", style="bold red"), soft_wrap=True)
-        return 2
-    except ValueError as e:  # value errors from parsing user input (kernel versions, sysctl values)
-        err_console.print(Text(f"error: {e}", style="bold red"), soft_wrap=True)
-        return 2
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

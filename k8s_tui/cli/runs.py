@@ -5,8 +5,14 @@ Progress is plain text: one line per step per host as it finishes, live output w
 only when every host succeeded, 1 when one did not, 2 for bad input or a refused confirmation, and
 130 when interrupted (the journal then says where ``resume`` picks up).
 
-``--dry-run`` runs the same steps on the DryRunExecutor: nothing on any host changes, no journal
-is written, and every command and file write is printed per host.
+``--dry-run`` runs the same steps on the dry-run executor: nothing on any host changes, every
+command and file write is printed per host, and the run is recorded like any other (marked as a
+dry run; what its steps would leave on this machine stays inside that record). ``--faults FILE``
+(dry runs only) states hosts that fail, are slow or never answer (engine/faults.py).
+
+Every run goes through a ``RunSession`` on the one ``ExecutorFactory`` made from these options.
+When a consumer of the events breaks (the journal on a full disk), it is printed at once, the run
+stops at the next step boundary, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -24,14 +30,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..engine.dryrun import DryRunExecutor
+from ..engine.events import HostLost, HostSkipped, OutputLine, RunFinished, RunStarted, StepFinished, SubscriberFailed
+from ..engine.executor import ExecOptions, HostKeyInfo
+from ..engine.faults import FaultPlan
+from ..engine.journal import list_runs, run_info
+from ..engine.planning import plan_steps
+from ..engine.run_state import RunState
+from ..engine.runner import RunnerError, RunPlan
+from ..engine.state import run_dir, state_dir
+from ..engine.text import clean_line
+from ..session.executors import ExecutorFactory
+from ..session.run_session import RunSession
 from ..yamlio import InputError
-from .dryrun import DryRunExecutor
-from .events import HostLost, HostSkipped, OutputLine, RunFinished, RunStarted, StepFinished
-from .executor import ExecOptions, Executor, HostKeyInfo
-from .journal import list_runs
-from .runner import Runner, RunnerError, RunPlan
-from .state import run_dir, state_dir
-from .text import clean_line
 
 STATUS_STYLE = {
     "ok": "green",
@@ -56,14 +67,36 @@ def _err_console() -> Console:
 # -- the argparse side ---------------------------------------------------------------------------
 
 
-def _executor_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dry-run", action="store_true",
-                   help="change nothing: show every command and file per host (no SSH, no journal)")
-    p.add_argument("--follow", action="store_true", help="print every output line as it comes, prefixed by its host")
+def connection_args(p: argparse.ArgumentParser) -> None:
+    """The SSH options every command that reaches hosts takes (the wizard too)."""
     p.add_argument("--accept-new-host-keys", action="store_true",
                    help="trust host keys not yet in known_hosts (a changed key is still refused)")
     p.add_argument("--known-hosts", metavar="FILE", help="known_hosts file to check host keys against (default ~/.ssh/known_hosts)")
     p.add_argument("--max-hosts", metavar="N", type=_positive_int, help="at most N hosts at once (default 64)")
+
+
+def executor_factory(args: argparse.Namespace) -> ExecutorFactory:
+    """The one executor factory of this invocation, from its options."""
+    options = ExecOptions(
+        known_hosts=getattr(args, "known_hosts", None),
+        accept_new_host_keys=bool(getattr(args, "accept_new_host_keys", False)),
+        max_concurrent_hosts=getattr(args, "max_hosts", None) or ExecOptions().max_concurrent_hosts,
+    )
+    faults = None
+    if getattr(args, "faults", None):
+        if not getattr(args, "dry_run", False):
+            raise InputError("--faults states what goes wrong in a dry run: use it with --dry-run")
+        faults = FaultPlan.load(args.faults)
+    return ExecutorFactory(options, mode="dry-run" if getattr(args, "dry_run", False) else "ssh", faults=faults)
+
+
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dry-run", action="store_true",
+                   help="change nothing: show every command and file per host (no SSH; recorded as a dry run)")
+    p.add_argument("--faults", metavar="FILE",
+                   help="with --dry-run: a YAML file naming hosts that fail, are slow or never answer")
+    p.add_argument("--follow", action="store_true", help="print every output line as it comes, prefixed by its host")
+    connection_args(p)
 
 
 def _positive_int(text: str) -> int:
@@ -120,11 +153,13 @@ def add_commands(subparsers: Any) -> None:
 class Printer:
     """A bus subscriber that prints progress as plain lines."""
 
-    def __init__(self, console: Console, *, follow: bool = False, width: int = 12):
+    def __init__(self, console: Console, *, follow: bool = False, width: int = 12, errors: Console | None = None):
         self.console = console
+        self.errors = errors or console
         self.follow = follow
         self.width = width
         self.step_width = 10
+        self.state: RunState | None = None  # the run's reducer: "[done/total]" on every finished step
 
     def __call__(self, ev: Any) -> None:
         t = type(ev)
@@ -136,13 +171,18 @@ class Printer:
                 line.append(text, style=style)
                 self.console.print(line)
             return
+        if self.state is not None:
+            self.state.apply(ev)
         if t is RunStarted:
+            self.state = RunState(list(ev.hosts))
             self.width = max([4, *(len(h) for h in ev.hosts)])
             self.step_width = max([4, *(len(s) for s in ev.steps)])
             resumed = f", resuming {ev.resumed_from}" if ev.resumed_from else ""
             self.console.print(f"run {ev.run_id}: {len(ev.hosts)} host(s), steps {', '.join(ev.steps)}{resumed}")
         elif t is StepFinished:
-            line = Text(f"{ev.host:<{self.width}}  {ev.step_id:<{self.step_width}}  ")
+            done, total = self.state.progress() if self.state is not None else (0, 0)
+            line = Text(f"[{done:>{len(str(total))}}/{total}] " if total else "", style="dim")
+            line.append(f"{ev.host:<{self.width}}  {ev.step_id:<{self.step_width}}  ")
             line.append(f"{ev.status:<9}", style=STATUS_STYLE.get(ev.status, ""))
             line.append(f" {ev.duration_s:6.1f}s" if ev.status != "skipped" else " " * 8)
             if ev.message:
@@ -154,6 +194,11 @@ class Printer:
             self.console.print(Text(f"{ev.host:<{self.width}}  host lost ({ev.kind}): {ev.reason}", style="bold red"))
         elif t is HostSkipped:
             self.console.print(Text(f"{ev.host:<{self.width}}  host skipped: {ev.reason}", style="dim"))
+        elif t is SubscriberFailed:
+            stops = "; the run stops once the running steps end" if ev.critical else ""
+            self.errors.print(Text(f"error: the {ev.name} stopped working: {ev.error}{stops}", style="bold red"))
+            if ev.missing:
+                self.errors.print(Text(f"  {ev.missing}", style="red"))
 
 
 def print_summary(console: Console, result: RunFinished, journal_dir: Path | None) -> None:
@@ -183,6 +228,8 @@ def print_summary(console: Console, result: RunFinished, journal_dir: Path | Non
         )
     console.print()
     console.print(t)
+    if result.reason:
+        console.print(Text(f"run stopped: {result.reason}", style="bold red"))
     if journal_dir is not None:
         console.print(f"journal and per-host logs: {journal_dir}")
 
@@ -228,54 +275,41 @@ def confirm(console: Console, question: str) -> bool | None:
     return answer.strip().lower() in ("y", "yes")
 
 
-async def _host_key_prompt(info: HostKeyInfo) -> bool:
-    con = _err_console()
-    con.print(f"{info.host} ({info.address} port {info.port}) presents a {info.key_type} key not in known_hosts:")
-    con.print(f"  {info.fingerprint}")
-    answer = await asyncio.to_thread(input, "Trust it and add it to known_hosts? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+class TerminalPrompts:
+    """The session's prompts, asked on this terminal (stdin must be one)."""
 
+    async def host_key(self, info: HostKeyInfo) -> bool:
+        con = _err_console()
+        con.print(f"{info.host} ({info.address} port {info.port}) presents a {info.key_type} key not in known_hosts:")
+        con.print(f"  {info.fingerprint}")
+        answer = await asyncio.to_thread(input, "Trust it and add it to known_hosts? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
 
-async def _secret_prompt(prompt: str) -> str | None:
-    try:
-        return await asyncio.to_thread(getpass.getpass, f"{prompt}: ")
-    except EOFError:
-        return None
-
-
-def make_executor(args: argparse.Namespace) -> Executor:
-    if getattr(args, "dry_run", False):
-        # simulates the kubeadm tools too (packages it installs, files kubeadm writes), so a dry run
-        # of the whole kubeadm path gets as far as a real one would
-        from ..hostprep.dryrun_kubeadm import KubeadmDryRunExecutor
-
-        return KubeadmDryRunExecutor(speed=0)
-    try:
-        from .ssh import SshExecutor
-    except ImportError as e:  # pragma: no cover - only while the SSH executor is missing
-        raise InputError(f"the SSH executor is not available ({e}); --dry-run still works") from None
-    options = ExecOptions(
-        known_hosts=args.known_hosts,
-        accept_new_host_keys=bool(args.accept_new_host_keys),
-        max_concurrent_hosts=args.max_hosts or ExecOptions().max_concurrent_hosts,
-    )
-    tty = _isatty()
-    return SshExecutor(options, host_key_prompt=_host_key_prompt if tty else None, secret_prompt=_secret_prompt if tty else None)
+    async def secret(self, prompt: str) -> str | None:
+        try:
+            return await asyncio.to_thread(getpass.getpass, f"{prompt}: ")
+        except EOFError:
+            return None
 
 
 # -- the commands --------------------------------------------------------------------------------
 
 
-def _run(args: argparse.Namespace, plan: Any, run_plan: RunPlan, *, action: str, resume_from: str | None = None,
-         plan_text: str | None = None) -> int:
+def _run(args: argparse.Namespace, plan: Any, *, action: str, scope: str = "full", run_plan: RunPlan | None = None,
+         resume_from: str | None = None, plan_text: str | None = None) -> int:
+    """Run ``plan`` (its steps for ``scope``, or ``run_plan``) through a RunSession; the exit status."""
     out, err = _console(), _err_console()
-    dry = bool(getattr(args, "dry_run", False))
+    try:
+        factory = executor_factory(args)
+    except InputError as e:
+        err.print(Text(f"error: {e}", style="bold red"))
+        return 2
     hosts = [h.name for h in plan.hosts]
     if not hosts:
         err.print("error: the plan has no hosts")
         return 2
-    if not dry and not args.yes:
-        steps = ", ".join(s.id for s in run_plan.steps())
+    if not factory.dry_run and not args.yes:
+        steps = ", ".join(s.id for s in (run_plan or plan_steps(plan, scope)).steps())
         out.print(f"{action}: {len(hosts)} host(s) ({', '.join(hosts)}); steps: {steps}")
         ok = confirm(out, f"{action} on {len(hosts)} host(s)?")
         if ok is None:
@@ -285,42 +319,34 @@ def _run(args: argparse.Namespace, plan: Any, run_plan: RunPlan, *, action: str,
         if not ok:
             err.print("nothing done")
             return 2
-    executor = make_executor(args)
-    options = ExecOptions(max_concurrent_hosts=args.max_hosts or ExecOptions().max_concurrent_hosts)
-    runner = Runner(plan, run_plan, executor, options=options, journal=not dry, resume_from=resume_from, plan_text=plan_text)
-    printer = Printer(out, follow=bool(args.follow))
-    runner.bus.subscribe(printer)
-
-    async def go() -> RunFinished:
-        try:
-            return await runner.run()
-        finally:
-            await executor.close()
-
+    session = RunSession(plan, factory, scope=scope, run_plan=run_plan, prompts=TerminalPrompts() if _isatty() else None,
+                         resume_from=resume_from, plan_text=plan_text)
+    session.bus.subscribe(Printer(out, follow=bool(args.follow), errors=err), name="printer")
     try:
-        result = asyncio.run(go())
+        result = asyncio.run(session.run())
     except RunnerError as e:
-        err.print(f"error: {e}")
+        err.print(Text(f"error: {e}", style="bold red"))
         return 2
     except KeyboardInterrupt:
         err.print()
-        if runner.journal is not None:
-            err.print(f"interrupted: the journal of run {runner.run_id} is in {runner.journal.dir}; "
-                      f"`k8s-tui resume {runner.run_id}` continues from the first unfinished step")
+        if session.journal_dir is not None:
+            err.print(f"interrupted: the journal of run {session.run_id} is in {session.journal_dir}; "
+                      f"`k8s-tui resume {session.run_id}` continues from the first unfinished step")
         else:
             err.print("interrupted")
         return 130
-    if isinstance(executor, DryRunExecutor):
-        print_dry_run(out, executor, hosts)
-    print_summary(out, result, runner.journal.dir if runner.journal else None)
+    if session.dry_run and isinstance(session.executor, DryRunExecutor):
+        print_dry_run(out, session.executor, hosts)
+    print_summary(out, result, session.journal_dir)
     if result.status == "interrupted":
         return 130
+    if any(f.critical for f in session.failures):
+        return 1  # the run's record is not whole: never a success, whatever the hosts did
     return 0 if result.status == "finished" and all(s.get("ok") for s in result.summary.values()) else 1
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from ..model.plan import load_plan
-    from .planning import plan_steps
 
     try:
         plan = load_plan(args.plan)
@@ -329,7 +355,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         _err_console().print(Text(f"error: {e}", style="bold red"))
         return 2
     scope = "tuning" if getattr(args, "tuning_only", False) else "full"
-    return _run(args, plan, plan_steps(plan, scope), action="apply", plan_text=text)
+    return _run(args, plan, scope=scope, action="apply", plan_text=text)
 
 
 def _run_plan(run_id: str) -> tuple[Any, str]:
@@ -356,26 +382,42 @@ def _run_scope(run_id: str) -> str:
         return "full"
 
 
+def _refuse_dry_record(run_id: str, args: argparse.Namespace, what: str) -> None:
+    """A dry run changed nothing, so only another dry run can pick it up."""
+    if args.dry_run:
+        return
+    try:
+        dry = run_info(run_id).dry_run
+    except (FileNotFoundError, ValueError):
+        return
+    if dry:
+        raise InputError(f"run {run_id} was a dry run: nothing was changed on any host, so there is nothing to {what}; "
+                         f"apply its plan ({run_dir(run_id) / 'plan.yaml'}) for a real run, or add --dry-run")
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
-    from .planning import plan_steps
 
     try:
         plan, text = _run_plan(args.run)
+        _refuse_dry_record(args.run, args, "resume")
+        # a dry look at a real run shows every step; a dry run picks up another dry run
+        resume_from = args.run if not args.dry_run or run_info(args.run).dry_run else None
     except InputError as e:
         _err_console().print(Text(f"error: {e}", style="bold red"))
         return 2
-    return _run(args, plan, plan_steps(plan, _run_scope(args.run)), action="resume", resume_from=None if args.dry_run else args.run, plan_text=text)
+    return _run(args, plan, scope=_run_scope(args.run), action="resume", resume_from=resume_from, plan_text=text)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from .planning import rollback_steps
+    from ..engine.planning import rollback_steps
 
     try:
         plan, text = _run_plan(args.run)
+        _refuse_dry_record(args.run, args, "roll back")
     except InputError as e:
         _err_console().print(Text(f"error: {e}", style="bold red"))
         return 2
-    return _run(args, plan, rollback_steps(plan, args.run), action=f"roll back run {args.run}", plan_text=text)
+    return _run(args, plan, run_plan=rollback_steps(plan, args.run), action=f"roll back run {args.run}", plan_text=text)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -384,7 +426,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([
             {"run_id": r.run_id, "started": r.started, "finished": r.finished, "status": r.status, "plan": r.plan_name,
-             "hosts": r.hosts, "ok": r.ok, "resumed_from": r.resumed_from, "path": str(r.path),
+             "hosts": r.hosts, "ok": r.ok, "resumed_from": r.resumed_from, "path": str(r.path), "dry_run": r.dry_run,
              "summary": {h: {"status": s.get("status"), "failed_step": s.get("failed_step")} for h, s in r.summary.items()}}
             for r in runs
         ], indent=1))
@@ -399,11 +441,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else "?"
         n_ok = sum(1 for s in r.summary.values() if s.get("ok"))
         status = r.status if r.status != "finished" else ("ok" if r.ok else "failed")
-        t.add_row(r.run_id, started, r.plan_name, Text(status, style=STATUS_STYLE.get(status, "green" if status == "ok" else "")),
+        style = STATUS_STYLE.get(status, "green" if status == "ok" else "")
+        if r.dry_run:
+            status += " (dry run)"
+        t.add_row(r.run_id, started, r.plan_name, Text(status, style=style),
                   f"{n_ok}/{len(r.hosts)}" if r.summary else f"?/{len(r.hosts)}", r.resumed_from or "")
     out.print(t)
     out.print(f"in {state_dir() / 'runs'}")
     return 0
 
 
-__all__ = ["Printer", "add_commands", "cmd_apply", "cmd_resume", "cmd_rollback", "cmd_runs", "make_executor", "print_summary"]
+__all__ = ["Printer", "add_commands", "cmd_apply", "cmd_resume", "cmd_rollback", "cmd_runs", "executor_factory", "connection_args", "print_summary"]
