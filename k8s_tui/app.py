@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
-
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from textual.app import App
@@ -16,12 +17,13 @@ from textual.command import CommandPalette, SearchIcon
 from textual.screen import ModalScreen
 
 from .model.plan import ClusterPlan
+from .session.executors import ExecutorFactory
 from .screens.base import WizardScreen
 from .screens.commands import WizardCommands
 from .screens.hosts import HostsScreen
 from .screens.review import ReviewScreen
-from .screens.run import StartRunCommands, confirm_quit
-from .screens.state import STEPS, WizardState
+from .screens.run_start import StartRunCommands, confirm_quit
+from .session.state import STEPS, WizardState
 from .screens.themes import CONTRAST, DEFAULT, HIGH_CONTRAST, auto_theme
 from .screens.tool import ToolScreen
 from .screens.tuning import TuningScreen
@@ -59,18 +61,41 @@ class K8sTuiApp(App):
         self,
         state: WizardState,
         *,
-        executor_factory: Callable[..., Any] | None = None,
+        executor_factory: ExecutorFactory | Callable[..., Any] | None = None,
         theme: str | None = None,
         start: str = "tool",
         resume: Any = None,
     ) -> None:
         super().__init__()
         self.state = state
-        self.executor_factory = executor_factory
+        # the one factory every probe and run of this app uses, from the command line's options; a
+        # plain callable (tests) makes the SSH executors
+        if executor_factory is None or isinstance(executor_factory, ExecutorFactory):
+            self.executor_factory = executor_factory or ExecutorFactory()
+        else:
+            self.executor_factory = ExecutorFactory(custom=executor_factory)
+        self.sessions: list[Any] = []  # every RunSession started here (cmd_tui waits for them at exit)
+        self._demo_dir: Path | None = None
         self.start_step = start if start in STEP_NAMES else "tool"
-        self.resume_offer = resume  # a screens.session.Session to offer before the first screen
+        self.resume_offer = resume  # a session.persistence.Session to offer before the first screen
         self.register_theme(HIGH_CONTRAST)
         self.theme = theme or auto_theme()
+
+    def executors(self) -> ExecutorFactory:
+        """The factory for the plan on screen: the demo's own dry run while the demo is shown
+        (its probe and its run see the same made-up hosts), else the command line's."""
+        if self.state.demo:
+            return ExecutorFactory.demo(self.executor_factory.options)
+        return self.executor_factory
+
+    def run_state_base(self) -> Path | None:
+        """Where runs keep their records: the user's state dir, or for the demo a temporary one
+        (the demo never adds to the user's list of runs)."""
+        if not self.state.demo:
+            return None
+        if self._demo_dir is None:
+            self._demo_dir = Path(tempfile.mkdtemp(prefix="k8s-tui-demo-"))
+        return self._demo_dir
 
     def on_mount(self) -> None:
         if self.resume_offer is not None:
@@ -95,7 +120,7 @@ class K8sTuiApp(App):
         self.push_screen(Confirm(question), answered)
 
     def _save_session(self) -> None:
-        from .screens.session import save_session
+        from .session.persistence import save_session
 
         try:
             save_session(self.state, self.current_step())
@@ -152,7 +177,7 @@ class K8sTuiApp(App):
         if i + 1 < len(STEP_NAMES):
             self.action_goto(STEP_NAMES[i + 1])
         else:
-            from .screens.run import confirm_run
+            from .screens.run_start import confirm_run
 
             confirm_run(self)
 
@@ -207,7 +232,7 @@ def make_app(
     plan: ClusterPlan | None = None,
     *,
     demo: bool = False,
-    executor_factory: Callable[..., Any] | None = None,
+    executor_factory: ExecutorFactory | Callable[..., Any] | None = None,
     state: WizardState | None = None,
     theme: str | None = None,
     start: str = "tool",
@@ -216,13 +241,13 @@ def make_app(
     """The wizard. No plan and no state: the built-in demo (made-up hosts and probe results)."""
     if state is None:
         if plan is None:
-            from .screens.demo import demo_state
+            from .session.demo import demo_state
 
             state = demo_state()
         else:
             state = WizardState(plan, demo=demo)
             if demo:
-                from .screens.demo import demo_probes
+                from .session.demo import demo_probes
 
                 state.probes = demo_probes()
     return K8sTuiApp(state, executor_factory=executor_factory, theme=theme, start=start, resume=resume)

@@ -8,7 +8,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from ..backends.catalog import TOOLS
-from .state import STEPS
+from ..session.state import STEPS
 from .tool import TOOL_ORDER
 
 Command = tuple[str, Callable[[], object], str]

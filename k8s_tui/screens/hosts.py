@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 from rich.text import Text
 
@@ -26,10 +27,10 @@ from ..widgets.hostkey_dialog import ask_host_key, ask_secret
 from ..widgets.import_dialog import ImportDialog
 from ..widgets.probe_view import details, status_cell
 from ..yamlio import InputError
-from . import host_ops
+from ..session import hosts as host_ops
 from .base import WizardScreen
-from .host_ops import CONNECTING, FAILED, ImportPreview, ProbeStatus
-from .state import roles_text
+from ..session.hosts import CONNECTING, FAILED, ImportPreview, ProbeStatus
+from ..session.state import roles_text
 
 # the import screen appears once this module exists (inventory, kubeasz hosts, ~/.ssh/config)
 IMPORT_MODULE = "k8s_tui.backends.importers"
@@ -262,17 +263,15 @@ class HostsScreen(WizardScreen):
             plan = self.state.to_plan()
         except InputError:
             plan = None  # the probe needs only the hosts
+        factory = self.app.executors()
         try:
-            executor = host_ops.make_executor(
-                getattr(self.app, "executor_factory", None), demo=self.state.demo, plan=plan,
-                host_key_prompt=self.ask_host_key, secret_prompt=self.ask_secret,
-            )
-        except Exception as e:  # no SSH library, a bad option: say so, change nothing
+            executor = factory.make(plan, SimpleNamespace(host_key=self.ask_host_key, secret=self.ask_secret))
+        except (InputError, OSError, ValueError) as e:  # a bad option, an unreadable file: say so, change nothing
             self.notify(f"cannot probe: {e}", severity="error")
             return
         for h in hosts:
             self.probe_status[h.name] = ProbeStatus()
-        self._probe_worker = self.run_worker(self._probe(hosts, executor), group="probe", exclusive=True, exit_on_error=False)
+        self._probe_worker = self.run_worker(self._probe(hosts, executor, factory.options.max_concurrent_hosts), group="probe", exclusive=True, exit_on_error=False)
         self._ticker = self.set_interval(0.25, self._tick)
         self.refresh_bindings()
         self.update_status_cells()
@@ -310,9 +309,9 @@ class HostsScreen(WizardScreen):
         if cur is not None and cur.name == host:
             self.show_facts()
 
-    async def _probe(self, hosts: list[Host], executor) -> None:
+    async def _probe(self, hosts: list[Host], executor, max_hosts: int) -> None:
         try:
-            facts = await host_ops.run_probe(hosts, executor, self.state.catalogue.keys(), self._on_status)
+            facts = await host_ops.run_probe(hosts, executor, self.state.catalogue.keys(), self._on_status, max_hosts=max_hosts)
         finally:
             if self._ticker is not None:
                 self._ticker.stop()

@@ -14,7 +14,6 @@ from textual.widgets import Button, DataTable, Label, Select, Static, TabbedCont
 from ..yamlio import InputError
 from ..widgets.dialogs import PathPrompt
 from .base import WizardScreen
-from .state import show
 
 STATUS = {
     "change": ("~", "bold yellow"),
@@ -169,7 +168,7 @@ class ReviewScreen(WizardScreen):
             self.action_run()
 
     def action_run(self) -> None:
-        from .run import confirm_run
+        from .run_start import confirm_run
 
         confirm_run(self.app)
 

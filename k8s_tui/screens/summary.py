@@ -9,106 +9,28 @@ masked until ``j`` reveals them).
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.color import Color
+from textual.color import Color, ColorParseError
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import DataTable, Footer, Static
 
+from ..session.summary import cluster_info
+from ..widgets.crumbs import CrumbLine
 from ..widgets.host_grid import fmt_duration
 from ..widgets.host_log import short_path
 from .base import WizardScreen
-from .run import CrumbLine
 
 if TYPE_CHECKING:
-    from ..widgets.run_bridge import RunModel
+    from ..session.run_session import RunSession
 
 RESULT_ROLE = {"ok": "ok", "changed": "changed", "unchanged": "ok", "failed": "failed", "lost": "failed",
                "interrupted": "failed", "incomplete": "failed", "skipped": "muted"}
-
-
-@dataclass
-class JoinCommand:
-    who: str  # "workers" | "control planes"
-    command: str
-    masked: str
-    expires: str  # "2026-05-09 14:03 (in 23 h)"
-
-
-@dataclass
-class ClusterInfo:
-    """What the run's kubeadm steps left for the person: join commands and the kubeconfig."""
-
-    has_cluster_steps: bool = False
-    joins: list[JoinCommand] = field(default_factory=list)
-    kubeconfig: Path | None = None
-    note: str = ""
-
-
-def _expiry(made: float, ttl_h: float, clock: Any) -> str:
-    left = made + ttl_h * 3600 - clock()
-    at = time.localtime(time.time() + left)
-    if left <= 0:
-        return "expired"
-    hours = left / 3600
-    return f"{time.strftime('%Y-%m-%d %H:%M', at)} (in {hours:.0f} h)" if hours >= 1 else f"{time.strftime('%H:%M', at)} (in {left / 60:.0f} min)"
-
-
-def cluster_info(runner: Any, model: RunModel | None = None) -> ClusterInfo:
-    """Read the kubeadm steps' shared state (ClusterState) and the verify step of a run plan."""
-    info = ClusterInfo()
-    run_plan = getattr(runner, "run_plan", None)
-    if run_plan is None:
-        return info
-    try:
-        from ..hostprep.kubeadm_steps import ClusterState, VerifyStep, local_kubeconfig_path
-    except ImportError:  # pragma: no cover - the kubeadm steps are part of the package
-        return info
-    states: list[ClusterState] = []
-    verify: VerifyStep | None = None
-    for step in run_plan.steps():
-        st = getattr(step, "state", None)
-        if isinstance(st, ClusterState):
-            info.has_cluster_steps = True
-            if all(st is not s for s in states):
-                states.append(st)
-        if isinstance(step, VerifyStep):
-            info.has_cluster_steps = True
-            verify = step
-    for st in states:
-        m = st.join
-        if m is None:
-            continue
-        now = st.clock()
-        base = f"kubeadm join {m.endpoint} --token {m.token} --discovery-token-ca-cert-hash {m.ca_cert_hash}"
-        masked_tok = m.token.split(".")[0] + ".****************"
-        masked = f"kubeadm join {m.endpoint} --token {masked_tok} --discovery-token-ca-cert-hash {m.ca_cert_hash[:15]}..."
-        info.joins.append(JoinCommand("workers", base, masked, _expiry(m.token_made, m.token_ttl_h, st.clock)))
-        if m.certificate_key and m.key_made is not None and m.key_ok(now):
-            info.joins.append(JoinCommand(
-                "control planes", base + f" --control-plane --certificate-key {m.certificate_key}",
-                masked + " --control-plane --certificate-key ****",
-                _expiry(m.key_made, m.key_ttl_h, st.clock) + " (certificate key; the token as above)",
-            ))
-    plan = getattr(runner, "plan", None)
-    if verify is not None and plan is not None:
-        path = local_kubeconfig_path(plan, verify.state_base)
-        ok = True
-        if model is not None:
-            ok = any(c.status in ("ok", "changed", "unchanged") for (h, s), c in model.cells.items() if s == verify.id)
-        if ok and path.exists():
-            info.kubeconfig = path
-        else:
-            info.note = "the verify step did not finish, so no kubeconfig was copied"
-    return info
 
 
 class SummaryScreen(WizardScreen):
@@ -129,21 +51,21 @@ class SummaryScreen(WizardScreen):
     ]
 
 
-    def __init__(self, runner: Any, model: RunModel, *, demo: bool = False, log_dir: Path | None = None) -> None:
+    def __init__(self, session: RunSession, *, demo: bool = False) -> None:
         super().__init__()
-        self.runner = runner
-        self.model = model
+        self.session = session
+        self.model = session.model
         self.demo = demo
-        self.log_dir = log_dir
+        self.log_dir = session.journal_dir
         self.reveal = False
-        self.info = cluster_info(runner, model)
+        self.info = cluster_info(session)
 
     @property
     def result(self):
         return self.model.result
 
     def compose(self) -> ComposeResult:
-        yield CrumbLine("summary", demo=self.demo, extra=f"run {getattr(self.runner, 'run_id', '')}", id="sum-crumbs")
+        yield CrumbLine("summary", demo=self.demo, extra=f"run {self.session.run_id}", id="sum-crumbs")
         yield Static(id="sum-title")
         yield DataTable(id="sum-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="sum-scroll"):
@@ -181,7 +103,7 @@ class SummaryScreen(WizardScreen):
         def st(name: str, fallback: str, **kw) -> Style:
             try:
                 return Style(color=Color.parse(v.get(name, fallback)).rich_color, **kw)
-            except Exception:
+            except ColorParseError:  # a theme without that variable: plain text, still readable
                 return Style(**kw)
 
         return {"ok": st("text-success", "green"), "changed": st("text-accent", "yellow"),
@@ -226,8 +148,14 @@ class SummaryScreen(WizardScreen):
             lines.append(Content.styled(text, "bold $accent"))
 
         problems = [(h, st) for h, st in self._hosts().items() if not st.get("ok")]
-        if problems:
+        if problems or self.model.failures or self.model.reason:
             head("Problems")
+            if self.model.reason:
+                lines.append(Content.assemble(("run stopped: ", "bold $error"), self.model.reason))
+            for f in self.model.failures:
+                lines.append(Content.assemble((f"the {f.name} broke: ", "bold $error"), f.error))
+                if f.missing:
+                    lines.append(Content.styled(f"  {f.missing}", "$text-muted"))
             for h, st in problems:
                 status = st.get("status", "?")
                 where = f" at {st['failed_step']}" if st.get("failed_step") else ""
@@ -264,7 +192,7 @@ class SummaryScreen(WizardScreen):
             lines.append(Content("this run kept no journal (nothing was written to disk)"))
 
         head("Next")
-        rid = r.run_id if r is not None else getattr(self.runner, "run_id", "")
+        rid = self.session.run_id
         env = ""
         suffix = ""
         if self.demo and self.log_dir is not None:
@@ -315,8 +243,6 @@ class SummaryScreen(WizardScreen):
 
     def action_wizard(self) -> None:
         """Leave the run behind: back to the wizard's review step."""
-        from .run import RunScreen
-
         self.app.pop_screen()
-        if isinstance(self.app.screen, RunScreen):
+        if getattr(self.app.screen, "session", None) is self.session:  # the run screen under it
             self.app.pop_screen()

@@ -17,7 +17,7 @@ from ..widgets.inputs import WizInput
 from ..yamlio import InputError
 from ..widgets.explain_panel import ExplainPanel
 from .base import WizardScreen
-from .state import EditCheck, TableRow, show
+from ..session.state import EditCheck, TableRow, show
 
 WIDE = 100  # from this many columns the panel goes beside the table
 PANEL_WIDTH = 50  # a 46-column diagram, padding, the scrollbar and the border

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from ..screens.state import STEPS
+from ..session.state import STEPS
 
 
 def crumbs(current: str, *, demo: bool = False, lang: str = "en") -> Content:

@@ -17,7 +17,7 @@ from textual.color import Color
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
-from .run_bridge import Cell, RunModel
+from ..engine.run_state import Cell, RunModel
 
 LEGEND = ". pending  run  ok  chg changed  = unchanged  FAIL  STOP interrupted  skip"
 HOST_COL = "host"

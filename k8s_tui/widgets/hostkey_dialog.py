@@ -132,25 +132,57 @@ class SecretDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-async def _ask(app: App, screen: ModalScreen, default):
-    fut: asyncio.Future = asyncio.get_running_loop().create_future()
+async def _ask(app: App, screen: ModalScreen, default, ui_loop: asyncio.AbstractEventLoop | None = None):
+    """Show ``screen`` and wait for its answer, from the UI's loop or from another (the engine's
+    thread): the dialog is always pushed on the UI's loop, the answer comes back to the asker's."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future = loop.create_future()
 
     def done(answer) -> None:
-        if not fut.done():
-            fut.set_result(answer)
+        def settle() -> None:
+            if not fut.done():
+                fut.set_result(answer)
 
-    app.push_screen(screen, done)
+        if loop.is_closed():
+            return
+        loop.call_soon_threadsafe(settle)
+
+    if ui_loop is None or ui_loop is loop:
+        app.push_screen(screen, done)
+    else:
+        ui_loop.call_soon_threadsafe(app.push_screen, screen, done)
     try:
         return await fut
     except asyncio.CancelledError:
-        if app.screen is screen:  # a cancelled probe takes its question away
-            screen.dismiss(default)
+        def take_back() -> None:
+            if app.screen is screen:  # a cancelled probe or run takes its question away
+                screen.dismiss(default)
+
+        if ui_loop is None or ui_loop is loop:
+            take_back()
+        elif not ui_loop.is_closed():
+            ui_loop.call_soon_threadsafe(take_back)
         raise
 
 
-async def ask_host_key(app: App, info: HostKeyInfo) -> bool:
-    return bool(await _ask(app, HostKeyDialog(info), False))
+async def ask_host_key(app: App, info: HostKeyInfo, ui_loop: asyncio.AbstractEventLoop | None = None) -> bool:
+    return bool(await _ask(app, HostKeyDialog(info), False, ui_loop))
 
 
-async def ask_secret(app: App, prompt: str) -> str | None:
-    return await _ask(app, SecretDialog(prompt), None)
+async def ask_secret(app: App, prompt: str, ui_loop: asyncio.AbstractEventLoop | None = None) -> str | None:
+    return await _ask(app, SecretDialog(prompt), None, ui_loop)
+
+
+class TuiPrompts:
+    """The session's ``Prompts`` answered by dialogs, asked from any thread. Make it on the UI's
+    loop (it remembers that loop)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.ui_loop = asyncio.get_running_loop()
+
+    async def host_key(self, info: HostKeyInfo) -> bool:
+        return await ask_host_key(self.app, info, self.ui_loop)
+
+    async def secret(self, prompt: str) -> str | None:
+        return await ask_secret(self.app, prompt, self.ui_loop)

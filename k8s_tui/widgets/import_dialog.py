@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-from ..screens.host_ops import DEFAULT_PATHS, IMPORT_KINDS, ImportPreview
+from ..session.hosts import DEFAULT_PATHS, IMPORT_KINDS, ImportPreview
 from .inputs import WizInput
 from .toggles import AsciiRadio
 

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from ..screens.state import STEPS
+from ..session.state import STEPS
 
 
 class NavBar(Horizontal):

@@ -10,8 +10,8 @@ from rich.text import Text
 from textual.content import Content
 
 from ..model.hosts import Host
-from ..screens.host_ops import CONNECTING, FAILED, OK, ProbeStatus
-from ..screens.state import HostProbe
+from ..session.hosts import CONNECTING, FAILED, OK, ProbeStatus
+from ..session.state import HostProbe
 
 
 def size_text(mb: int) -> str:

@@ -1,8 +1,9 @@
 """The built-in demo: made-up hosts and made-up probe results, so every screen has something to show.
 
-Addresses are from TEST-NET-1 (192.0.2.0/24, RFC 5737), which never routes anywhere. The host
-``fail-worker-2`` carries the dry-run executor's reserved ``fail-`` prefix, so a later run shows a
-failure. ``worker-3`` runs an old kernel, so "mixed" values and keys left out show up.
+Addresses are from TEST-NET-1 (192.0.2.0/24, RFC 5737), which never routes anywhere. The demo's
+fault plan (``DEMO_FAULTS``) makes ``worker-2`` fail once its steps start changing things, so a run
+shows a failure; ``worker-3`` runs an old kernel, so "mixed" values and keys left out show up. The
+probe and the run share one executor (``demo_executor``), so both see the same hosts.
 """
 
 from __future__ import annotations
@@ -11,20 +12,24 @@ from ..knowledge import KernelVersion, load_catalogue, parse_value
 from ..knowledge.values import ValueError_
 from ..model.hosts import Host, Role
 from ..model.plan import ClusterPlan
+from ..engine.faults import Fault, FaultPlan
 from ..yamlio import InputError
 from .state import HostProbe, WizardState
 
 DEMO_HOSTS = [
     Host(name="cp-1", address="192.0.2.10", user="admin", key_file="~/.ssh/id_ed25519", roles=[Role.control_plane, Role.etcd]),
     Host(name="worker-1", address="192.0.2.21", user="admin", key_file="~/.ssh/id_ed25519", roles=[Role.worker]),
-    Host(name="fail-worker-2", address="192.0.2.22", user="admin", key_file="~/.ssh/id_ed25519", roles=[Role.worker]),
+    Host(name="worker-2", address="192.0.2.22", user="admin", key_file="~/.ssh/id_ed25519", roles=[Role.worker]),
     Host(name="worker-3", address="192.0.2.23", port=2222, user="admin", key_file="~/.ssh/id_ed25519", roles=[Role.worker]),
 ]
+
+# the demo's one failure, stated here (a dry run never reads outcomes from host names)
+DEMO_FAULTS = FaultPlan({"worker-2": Fault(fail=True)})
 
 DEMO_FACTS = {
     "cp-1": dict(kernel="6.1.0-18-amd64", os="Debian 12", cpus=4, memory_mb=8192, swap_mb=0, runtime="containerd 1.6.20"),
     "worker-1": dict(kernel="6.8.0-45-generic", os="Ubuntu 24.04", cpus=8, memory_mb=16384, swap_mb=0, runtime="containerd 1.7.12"),
-    "fail-worker-2": dict(kernel="6.1.0-18-amd64", os="Debian 12", cpus=8, memory_mb=16384, swap_mb=2048, runtime=None),
+    "worker-2": dict(kernel="6.1.0-18-amd64", os="Debian 12", cpus=8, memory_mb=16384, swap_mb=2048, runtime=None),
     "worker-3": dict(kernel="4.19.0-26-amd64", os="Debian 10", cpus=2, memory_mb=4096, swap_mb=1024, runtime="containerd 1.4.13"),
 }
 
@@ -32,7 +37,7 @@ DEMO_FACTS = {
 DEMO_DRIFT = {
     "cp-1": {"net.ipv4.ip_forward": 1, "net.netfilter.nf_conntrack_max": 131072, "vm.swappiness": 10},
     "worker-1": {"net.ipv4.ip_forward": 1, "net.netfilter.nf_conntrack_max": 262144},
-    "fail-worker-2": {},
+    "worker-2": {},
     "worker-3": {"net.ipv4.ip_forward": 1, "fs.inotify.max_user_watches": 524288},
 }
 
@@ -134,11 +139,12 @@ def _demo_facts_lines(name: str, keys: list[str]) -> list[tuple[str, str]] | Non
     return [("stdout", line) for line in out]
 
 
-def demo_executor(speed: float = 1.0):
-    """The demo's dry run: the kubeadm path's simulation, and a facts script that answers with the
-    demo's made-up facts, so a probe in the demo finds what the screens already show. Hosts take
-    a little while each (speed 0: instantly)."""
-    from ..hostprep.dryrun_kubeadm import KubeadmDryRunExecutor
+def demo_executor(speed: float = 1.0, faults: FaultPlan | None = None):
+    """The demo's dry run, for its probe and its run alike: the kubeadm path's simulation, and a
+    facts script that answers with the demo's made-up facts, so a probe in the demo finds what
+    the screens already show. Hosts take a little while each (speed 0: instantly). ``faults``
+    defaults to ``DEMO_FAULTS``."""
+    from ..backends.kubeadm.dryrun import KubeadmDryRunExecutor
 
     class DemoExecutor(KubeadmDryRunExecutor):
         def _answer(self, host, sim, argv, stdin):
@@ -150,4 +156,5 @@ def demo_executor(speed: float = 1.0):
             return super()._answer(host, sim, argv, stdin)
 
     kernels = {name: f["kernel"] for name, f in DEMO_FACTS.items()}
-    return DemoExecutor(speed=speed, kernels=kernels)
+    return DemoExecutor(speed=speed, kernels=kernels, faults=DEMO_FAULTS if faults is None else faults)
+

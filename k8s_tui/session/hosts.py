@@ -2,14 +2,14 @@
 
 * ``path_problem`` and ``preview_import`` back the import dialog (checked as the path is typed);
   ``apply_import`` puts an accepted import into the wizard state.
-* ``run_probe`` is a probe: a Runner over a RunPlan with only the facts step, on whatever executor
-  the app makes; it reports each host's status as it changes and hands back each host's facts.
+* ``run_probe`` is a probe: a Runner over a RunPlan with only the facts step, on the executor the
+  one ``ExecutorFactory`` makes; it reports each host's status as it changes and hands back each host's facts.
   ``probe_from_facts`` turns facts into the ``HostProbe`` the tuning and review screens read.
 """
 
 from __future__ import annotations
 
-import inspect
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.events import HostLost, StepFinished, StepStarted
-from ..engine.executor import ExecError, ExecOptions, HostKeyPrompt, SecretPrompt
+from ..engine.executor import ExecError, ExecOptions
 from ..hostprep.facts import FactsStep, FactsStore, HostFacts
 from ..knowledge.catalogue import Catalogue
 from ..knowledge.values import ValueError_, parse_proc_value
@@ -27,6 +27,8 @@ from ..model.plan import ClusterPlan
 from ..model.tuning import TuningProfile
 from ..yamlio import InputError
 from .state import HostProbe, WizardState
+
+log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------------- import
 
@@ -209,39 +211,6 @@ def probe_from_facts(facts: HostFacts, catalogue: Catalogue | None = None) -> Ho
     return probe
 
 
-def _params(fn: Callable[..., Any]) -> tuple[int, set[str]]:
-    """(how many positional parameters, the keyword names) a callable takes."""
-    try:
-        ps = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return 0, set()
-    positional = sum(1 for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL))
-    return positional, {p.name for p in ps if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-
-
-def make_executor(factory: Callable[..., Any] | None, *, demo: bool, plan: ClusterPlan | None,
-                  host_key_prompt: HostKeyPrompt, secret_prompt: SecretPrompt) -> Any:
-    """The executor a probe runs on, chosen the way the run screen chooses it: the demo's dry run
-    in the demo; else the app's factory (called with the plan, and the prompts when it takes
-    them by name; an executor it makes without prompts gets these); else SSH with the prompts."""
-    if demo:
-        from .demo import demo_executor
-
-        return demo_executor()
-    prompts = {"host_key_prompt": host_key_prompt, "secret_prompt": secret_prompt}
-    if factory is not None:
-        positional, names = _params(factory)
-        kw = {k: v for k, v in prompts.items() if k in names}
-        ex = factory(plan, **kw) if positional > len(kw) or (positional and "plan" in names) else factory(**kw)
-        for k, v in prompts.items():
-            if hasattr(ex, k) and getattr(ex, k) is None:
-                setattr(ex, k, v)
-        return ex
-    from ..engine.ssh import SshExecutor
-
-    return SshExecutor(ExecOptions(), host_key_prompt=host_key_prompt, secret_prompt=secret_prompt)
-
-
 class _KindRecorder:
     """Passes every call to the executor and remembers the kind of each host's last ExecError,
     so a failed probe says "unreachable" or "auth", not only the message."""
@@ -317,6 +286,6 @@ async def run_probe(
     finally:
         try:
             await executor.close()
-        except Exception:  # closing a half-dead connection must not hide the results
-            pass
+        except Exception as e:  # a half-dead connection must not hide the results (logged, not lost)
+            log.warning("closing the probe's connections: %s", e)
     return dict(store)
