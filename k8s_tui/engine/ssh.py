@@ -64,8 +64,29 @@ _SUDO_WRONG_PASSWORD = ("incorrect password", "Sorry, try again")
 
 
 def _fmt_argv(argv: list[str], limit: int = 160) -> str:
-    s = " ".join(shlex.quote(a) for a in argv)
+    s = command_line(argv)
     return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def command_line(argv: list[str]) -> str:
+    """The command line sent for argv (sshd runs it with the login shell's ``-c``): every word
+    ``shlex.quote``d, so each arrives as one word whatever it holds."""
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def sudo_argv(inner: list[str], *, password: bool) -> list[str]:
+    """inner through sudo: ``-n`` (fail rather than ask), or ``-S -p ''`` (the password comes as
+    the first line of stdin, no prompt printed)."""
+    return ["sudo", "-S", "-p", "", "--", *inner] if password else ["sudo", "-n", "--", *inner]
+
+
+def parse_start_line(line: str, marker: str) -> tuple[int | None, str] | None:
+    """START's ``MARKER PGID LOGIN_SHELL`` line -> (process group or None, login shell); None for
+    any other line (sudo's own words before the command started, the command's stderr)."""
+    if not marker or not line.startswith(marker + " "):
+        return None
+    p, _, login_shell = line[len(marker) + 1 :].strip().partition(" ")
+    return (int(p) if p.isdigit() else None), login_shell
 
 
 def _endpoint(address: str, port: int) -> str:
@@ -776,7 +797,7 @@ class SshExecutor:
                                     cmdline=cmdline, learn_shell=True)
         if st.sudo_mode != "password":
             out = await self._exec(
-                host, st, conn, ["sudo", "-n", "--", *inner], stdin=stdin, on_line=on_line, timeout=timeout,
+                host, st, conn, sudo_argv(inner, password=False), stdin=stdin, on_line=on_line, timeout=timeout,
                 marker=marker, hold_prestart=True,
             )
             if out.started:
@@ -791,7 +812,7 @@ class SshExecutor:
         pw = st.sudo_password
         assert pw is not None
         out = await self._exec(
-            host, st, conn, ["sudo", "-S", "-p", "", "--", *inner], stdin=stdin, on_line=on_line, timeout=timeout,
+            host, st, conn, sudo_argv(inner, password=True), stdin=stdin, on_line=on_line, timeout=timeout,
             marker=marker, secret=pw, hold_prestart=True,
         )
         if not out.started:
@@ -839,7 +860,7 @@ class SshExecutor:
                     secret: str | None = None, hold_prestart: bool = False, cmdline: str | None = None,
                     learn_shell: bool = False) -> _Outcome:
         """One channel: send stdin, split output into lines, enforce the timeout, kill on cancel."""
-        cmd = cmdline if cmdline is not None else " ".join(shlex.quote(a) for a in argv)
+        cmd = cmdline if cmdline is not None else command_line(argv)
         if timeout is None:
             timeout = self.options.command_timeout
         if timeout is not None and timeout <= 0:
@@ -891,11 +912,12 @@ class SshExecutor:
                 def handle(ln: str) -> None:
                     nonlocal started
                     if not started:
-                        if marker and ln.startswith(marker + " "):
+                        report = parse_start_line(ln, marker) if marker else None
+                        if report is not None:
                             started = True
-                            p, _, login_shell = ln[len(marker) + 1 :].strip().partition(" ")
-                            if p.isdigit():
-                                pid.append(int(p))
+                            pgid, login_shell = report
+                            if pgid is not None:
+                                pid.append(pgid)
                             if learn_shell and st.posix_login_shell is None:
                                 st.posix_login_shell = rf.is_posix_shell(login_shell)
                             if not hold_prestart:
@@ -1025,10 +1047,10 @@ class SshExecutor:
             if pid and client is not None and not client.closed:
                 kargv = rf.kill_argv(pid[0])
                 if secret is not None:
-                    kargv = ["sudo", "-S", "-p", "", "--", *kargv]
+                    kargv = sudo_argv(kargv, password=True)
                 elif st.sudo_mode == "nopw" and st.user != "root":
-                    kargv = ["sudo", "-n", "--", *kargv]
-                kcmd = " ".join(shlex.quote(a) for a in kargv)
+                    kargv = sudo_argv(kargv, password=False)
+                kcmd = command_line(kargv)
                 try:
                     kp = await asyncio.wait_for(self._open_session(host, st, conn, kcmd), 6)
                     if secret is not None:

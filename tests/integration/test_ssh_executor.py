@@ -91,35 +91,43 @@ async def test_raw_text_kept_empty_lines_kept_no_phantom_line(hosts):
         await ex.close()
 
 
+FLAG = "/tmp/k8s-tui-seen-first-line"
+
+
 @pytest.mark.parametrize(
     "argv",
     [
-        ["sh", "-c", "echo first; sleep 2; echo \"second $(date +%s.%N)\""],
+        ["sh", "-c", f"echo first; while [ ! -e {FLAG} ]; do sleep 0.02; done; echo second"],
         # a program that block-buffers a pipe unless told otherwise (PYTHONUNBUFFERED / stdbuf)
-        ["python3", "-c", "import time; print('first'); time.sleep(2); print('second', repr(time.time()))"],
+        ["python3", "-c", "import os, time\nprint('first')\n"
+                          f"while not os.path.exists({FLAG!r}): time.sleep(0.02)\nprint('second')"],
     ],
     ids=["shell", "python"],
 )
 async def test_lines_arrive_while_the_command_runs(hosts, argv):
+    """A handshake, not a stopwatch: the command prints a line, then waits until the test has seen
+    that line (the test creates a file on the host when it arrives). Were the line held back
+    until the command ends, the command would never end: the timeout says so."""
     th = hosts[0]
     if argv[0] == "python3" and not shutil.which("python3"):
         pytest.skip("no python3")
     ex = SshExecutor(options(th))
-    seen: dict[str, float] = {}
+    seen: list[str] = []
+    flag = th.path(FLAG)
+    flag.unlink(missing_ok=True)
 
     def sink(stream, line):
-        seen.setdefault(line.split()[0], time.time())
-        if line.startswith("second"):
-            seen["printed"] = float(line.split()[1].strip("'"))
+        seen.append(line)
+        if line == "first":
+            flag.touch()  # the command may go on now
 
     try:
-        await ex.run(host_of(th), ["true"])  # connect first: measure streaming, not the handshake
-        await ex.run(host_of(th), argv, on_line=sink)
+        r = await ex.run(host_of(th), argv, on_line=sink, timeout=60)
+    except ExecError as e:
+        pytest.fail(f"the first line did not arrive while the command ran ({e}); lines seen: {seen}")
     finally:
         await ex.close()
-    # the first line was here well before the second was even printed on the host
-    assert seen["first"] < seen["printed"] - 1.5, seen
-    assert seen["second"] >= seen["printed"]
+    assert r.ok and seen == ["first", "second"]
 
 
 async def test_exit_codes(hosts):
@@ -208,34 +216,122 @@ async def test_write_file_atomic_backup_unchanged_mode_owner(hosts):
         await ex.close()
 
 
-async def test_write_file_cancelled_leaves_target_whole(hosts):
+class ThrottledRelay:
+    """A TCP relay in front of a test host's sshd whose client-to-host direction can be held after
+    a budget of bytes: a write through it is then provably in flight (begun, and unable to end)
+    for as long as the test wants, whatever the speed of the machine."""
+
+    def __init__(self, address: str, port: int):
+        self.target = (address, port)
+        self.budget: int | None = None  # bytes still let through to the host; None: no limit
+        self.held = asyncio.Event()  # set when the client wanted to send more than the budget
+        self._unlimited = asyncio.Event()
+        self._unlimited.set()
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self.port = 0
+
+    async def __aenter__(self) -> ThrottledRelay:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._server.close()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def hold_after(self, n: int) -> None:
+        self.budget, self.held = n, asyncio.Event()
+        self._unlimited.clear()
+
+    def release(self) -> None:
+        self.budget = None
+        self._unlimited.set()
+
+    async def _accept(self, reader, writer) -> None:
+        up_r, up_w = await asyncio.open_connection(*self.target)
+        for t in (self._pipe(reader, up_w, throttled=True), self._pipe(up_r, writer, throttled=False)):
+            task = asyncio.ensure_future(t)
+            self._tasks.add(task)
+
+    async def _pipe(self, reader, writer, *, throttled: bool) -> None:
+        try:
+            while True:
+                n = 65536
+                if throttled:
+                    while self.budget == 0:
+                        self.held.set()
+                        await self._unlimited.wait()
+                    if self.budget is not None:
+                        n = min(n, self.budget)
+                data = await reader.read(n)
+                if not data:
+                    break
+                if throttled and self.budget is not None:
+                    self.budget -= len(data)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass  # one side hung up: the other is closed below, as a real network would
+        finally:
+            writer.close()
+
+
+async def test_write_file_cancelled_leaves_target_whole(hosts, tmp_path):
+    """Cancel a write while it is provably in flight: the host has received part of the content
+    (the temp file holds bytes) and cannot receive the rest (the relay holds it back). The target
+    must stay whole (the old content: the new one never arrived in full) and the temp file go."""
     th = hosts[0]
-    ex = SshExecutor(options(th))
-    h = host_of(th)
-    path = "/etc/k8s-tui-test/big.bin"
-    try:
-        await ex.run(h, ["mkdir", "-p", "/etc/k8s-tui-test"])
-        await ex.write_file(h, path, b"old content\n")
-        big = os.urandom(64 * 1024 * 1024)
-        t = asyncio.ensure_future(ex.write_file(h, path, big))
-        await asyncio.sleep(0.3)
-        assert not t.done()
-        t.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await t
-        # the target is the old file, and the temp file is gone
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            left = [n for n in os.listdir(th.path("/etc/k8s-tui-test")) if n.startswith(".big.bin")]
-            if not left:
-                break
-            await asyncio.sleep(0.2)
-        assert th.path(path).read_bytes() == b"old content\n"
-        assert left == []
-        # the connection is still good
-        assert (await ex.run(h, ["echo", "ok"])).stdout == "ok\n"
-    finally:
-        await ex.close()
+    old = b"old content\n"
+    big = os.urandom(64 * 1024 * 1024)
+    d = "/etc/k8s-tui-test"
+    path = f"{d}/big.bin"
+    async with ThrottledRelay(th.address, th.port) as relay:
+        kh = tmp_path / "known_hosts"
+        kh.write_text(f"[127.0.0.1]:{relay.port} {th.host_key}\n")
+        ex = SshExecutor(options(th, known_hosts=str(kh)))
+        h = Host(name=th.name, address="127.0.0.1", port=relay.port, user=th.user, key_file=th.key_file)
+        try:
+            await ex.run(h, ["mkdir", "-p", d])
+            await ex.write_file(h, path, old)
+            relay.hold_after(4 * 1024 * 1024)  # the command, then a few MiB of the 64
+            t = asyncio.ensure_future(ex.write_file(h, path, big))
+
+            def temp_files() -> dict[str, int]:
+                out = {}
+                for n in os.listdir(th.path(d)):
+                    if n.startswith(".big.bin"):
+                        try:
+                            out[n] = th.path(f"{d}/{n}").stat().st_size
+                        except FileNotFoundError:
+                            continue
+                return out
+
+            deadline = time.monotonic() + 60
+            while not (relay.held.is_set() and any(temp_files().values())):
+                if t.done():
+                    pytest.fail(f"the write ended before it could be cancelled: {t.result() if not t.exception() else t.exception()!r}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"no write in flight after 60 s: relay held={relay.held.is_set()}, temp files {temp_files()}")
+                await asyncio.sleep(0.01)
+            seen = temp_files()
+            assert not t.done() and 0 < sum(seen.values()) < len(big), seen
+            t.cancel()
+            relay.release()  # the executor's kill command must get through
+            done, _ = await asyncio.wait({t}, timeout=60)
+            assert done, "the cancelled write did not end within 60 s"
+            assert t.cancelled()
+            deadline = time.monotonic() + 30
+            while temp_files() and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            assert temp_files() == {}, "the temp file was left behind"
+            assert th.path(path).read_bytes() == old
+            # the connection is still good
+            assert (await ex.run(h, ["echo", "ok"])).stdout == "ok\n"
+        finally:
+            await ex.close()
 
 
 async def test_read_file(hosts):
@@ -333,29 +429,67 @@ async def test_one_connection_per_host_reused(hosts):
         assert established_ssh(th) == before + 1
     finally:
         await ex.close()
-    deadline = time.monotonic() + 5
+    # sshd notices the close on its own schedule: wait for it (a deadline only a leak reaches)
+    deadline = time.monotonic() + 30
     while established_ssh(th) != before and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-    assert established_ssh(th) == before
+        await asyncio.sleep(0.05)
+    assert established_ssh(th) == before, f"connections to sshd: {established_ssh(th)}, before: {before}"
 
 
 async def test_max_concurrent_hosts_bounds_the_fanout(hosts):
-    ex = SshExecutor(options(hosts[0], max_concurrent_hosts=1))
-    try:
-        await asyncio.gather(*(ex.run(host_of(th), ["true"]) for th in hosts))  # connect all
-        t0 = time.monotonic()
-        await asyncio.gather(*(ex.run(host_of(th), ["sleep", "0.5"]) for th in hosts))
-        assert time.monotonic() - t0 >= 1.45  # one host at a time
-    finally:
-        await ex.close()
-    ex = SshExecutor(options(hosts[0], max_concurrent_hosts=3))
-    try:
-        await asyncio.gather(*(ex.run(host_of(th), ["true"]) for th in hosts))
-        t0 = time.monotonic()
-        await asyncio.gather(*(ex.run(host_of(th), ["sleep", "0.5"]) for th in hosts))
-        assert time.monotonic() - t0 < 1.2  # all at once
-    finally:
-        await ex.close()
+    """Each command says it started (a file on its host), then waits until the test lets it go.
+    Counted, not timed: with a bound of 1 no two run at once; with 3 all three must be running
+    together before any is let go (a wrong bound would never get there: the deadline says so)."""
+    tag = f"/root/k8s-tui-fanout-{os.getpid()}-{time.monotonic_ns()}"
+    gate = ["sh", "-c", 'touch "$1.started"; while [ ! -e "$1.go" ]; do sleep 0.02; done; touch "$1.done"', "sh"]
+
+    def state(th, what: str) -> bool:
+        return th.path(f"{tag}-{th.name}.{what}").exists()
+
+    def running() -> list[str]:
+        return [th.name for th in hosts if state(th, "started") and not state(th, "done")]
+
+    async def until(cond, what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not cond():
+            if time.monotonic() > deadline:
+                pytest.fail(f"gave up after 60 s waiting for {what}; running: {running()}")
+            await asyncio.sleep(0.02)
+
+    async def fan_out(bound: int) -> None:
+        ex = SshExecutor(options(hosts[0], max_concurrent_hosts=bound))
+        try:
+            await asyncio.gather(*(ex.run(host_of(th), ["true"]) for th in hosts))  # connect all
+            runs = asyncio.gather(*(ex.run(host_of(th), [*gate, f"{tag}-{th.name}"], timeout=120) for th in hosts))
+            try:
+                if bound == 1:
+                    let_go: list[str] = []
+                    for _ in hosts:
+                        await until(lambda: len(running()) > 0, "a command to start")
+                        now = running()
+                        assert len(now) == 1 and now[0] not in let_go, f"bound 1, running at once: {now}"
+                        let_go.append(now[0])
+                        th = next(t for t in hosts if t.name == now[0])
+                        th.path(f"{tag}-{th.name}.go").touch()
+                        await until(lambda: state(th, "done"), f"{th.name} to finish")
+                    assert sorted(let_go) == sorted(th.name for th in hosts)
+                else:
+                    await until(lambda: len(running()) == len(hosts), "all hosts running at once")
+                    for th in hosts:
+                        th.path(f"{tag}-{th.name}.go").touch()
+                assert all(r.ok for r in await runs)
+            finally:
+                for th in hosts:  # let any command still waiting go, whatever happened above
+                    th.path(f"{tag}-{th.name}.go").touch()
+                await asyncio.gather(runs, return_exceptions=True)
+        finally:
+            await ex.close()
+            for th in hosts:  # the next round starts from nothing
+                for what in ("started", "go", "done"):
+                    th.path(f"{tag}-{th.name}.{what}").unlink(missing_ok=True)
+
+    await fan_out(1)
+    await fan_out(3)
 
 
 async def test_unknown_host_key_prompt_then_remembered(hosts, tmp_path):
@@ -500,10 +634,11 @@ async def test_ssh_agent_auth(hosts, tmp_path, monkeypatch):
     sock = tmp_path / "agent.sock"
     agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
     try:
-        for _ in range(50):
-            if sock.exists():
-                break
-            await asyncio.sleep(0.05)
+        deadline = time.monotonic() + 30
+        while not sock.exists():
+            assert agent.poll() is None, f"ssh-agent exited ({agent.returncode}) before it listened"
+            assert time.monotonic() < deadline, f"ssh-agent did not make {sock} within 30 s"
+            await asyncio.sleep(0.02)
         env = dict(os.environ, SSH_AUTH_SOCK=str(sock))
         subprocess.run(["ssh-add", "-q", hosts[0].key_file], env=env, check=True, capture_output=True)
         monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))

@@ -43,9 +43,18 @@ async def fanout(ex: SshExecutor, good: list[Host], bad: Host, argv=("echo", "fi
             r = await ex.run(h, ["sh", "-c", "echo fine; sleep 0.2"])
         return r
 
-    t0 = time.monotonic()
-    res = await asyncio.gather(*(good_one(h) for h in good), ex.run(bad, list(argv), **kw), return_exceptions=True)
-    took = time.monotonic() - t0
+    took = 0.0
+
+    async def bad_one():
+        # timed on its own: the good hosts' short commands are not part of how long the fault took
+        nonlocal took
+        t0 = time.monotonic()
+        try:
+            return await ex.run(bad, list(argv), **kw)
+        finally:
+            took = time.monotonic() - t0
+
+    res = await asyncio.gather(*(good_one(h) for h in good), bad_one(), return_exceptions=True)
     for h, r in zip(good, res):
         assert not isinstance(r, BaseException), f"{h.name}: {r!r}"
         assert r.ok
@@ -60,13 +69,35 @@ def machine_pgrep(pattern: str) -> str:
     return subprocess.run(["pgrep", "-af", pattern], capture_output=True, text=True).stdout.strip()
 
 
+async def until(cond, what: str, timeout: float = 60, seen=None) -> None:
+    """Poll cond until it holds; the deadline only fails a broken run, saying what it waited for
+    and what it saw (``seen()``)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout:g} s waiting for {what}" + (f"; saw: {seen()!r}" if seen else ""))
+        await asyncio.sleep(0.02)
+
+
+def line_event(lines: list[str], wanted: str):
+    """An on_line sink that keeps the lines and an Event set when ``wanted`` arrives."""
+    ev = asyncio.Event()
+
+    def sink(stream, line):
+        lines.append(line)
+        if line == wanted:
+            ev.set()
+
+    return sink, ev
+
+
 @contextlib.asynccontextmanager
 async def tcp_server(reply: bytes | None):
     """A local TCP server that is not SSH: it sends ``reply`` and hangs up, or says nothing."""
 
     async def handle(reader, writer):
         if reply is None:
-            await asyncio.sleep(30)
+            await reader.read()  # silent until the client gives up and hangs up
         else:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(reader.readline(), 2)  # like a web server: read, answer, close
@@ -265,8 +296,14 @@ async def test_cancel_kills_the_remote_process(testhosts3):
     ex = SshExecutor(options(th))
     try:
         t = asyncio.ensure_future(ex.run(host_of(th), ["sh", "-c", f"sh -c 'sleep {nap}; : {tag}' & sleep {nap}; : {tag}"]))
-        await asyncio.sleep(1.0)
-        assert machine_pgrep(tag) != "" and machine_pgrep(nap) != ""
+
+        def sleeps() -> list[str]:
+            return [ln for ln in machine_pgrep(nap).splitlines() if ln.split(None, 1)[-1] == f"sleep {nap}"]
+
+        # cancel once both sleeps run (the background one and the foreground one)
+        await until(lambda: len(sleeps()) == 2 or t.done(), "both remote sleeps to start", seen=lambda: machine_pgrep(nap))
+        assert not t.done(), t
+        assert machine_pgrep(tag) != ""
         t.cancel()
         with pytest.raises(asyncio.CancelledError):
             await t
@@ -278,12 +315,17 @@ async def test_cancel_kills_the_remote_process(testhosts3):
 async def test_sshd_killed_mid_stream(testbed):
     victim, other = testbed(2, prefix="kill")
     ex = SshExecutor(options(victim, keepalive_interval=2))
-    lines = []
+    lines: list[str] = []
+    sink, first = line_event(lines, "1")
     try:
         await ex.run(host_of(victim), ["true"])
 
         async def kill_soon():
-            await asyncio.sleep(1.5)
+            # mid-stream: once the first line arrived
+            try:
+                await asyncio.wait_for(first.wait(), 60)
+            except asyncio.TimeoutError:
+                pytest.fail(f"no first line within 60 s; lines: {lines}")
             await asyncio.to_thread(victim.kill_sshd, sessions=True)
 
         killer = asyncio.ensure_future(kill_soon())
@@ -291,7 +333,7 @@ async def test_sshd_killed_mid_stream(testbed):
         err, took = await fanout(
             ex, [host_of(other)], host_of(victim),
             argv=("sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do echo $i; sleep 1; done"),
-            on_line=lambda s, ln: lines.append(ln),
+            on_line=sink,
         )
         await killer
         assert err.kind == "lost", err
@@ -309,11 +351,17 @@ async def test_sshd_killed_mid_stream(testbed):
 async def test_link_cut_mid_stream_noticed_by_keepalive(testbed):
     victim, other = testbed(2, prefix="cut")
     ex = SshExecutor(options(victim, keepalive_interval=2, keepalive_count_max=3))
+    lines: list[str] = []
+    sink, ticking = line_event(lines, "tick")
     try:
         await ex.run(host_of(victim), ["true"])
 
         async def cut_soon():
-            await asyncio.sleep(1.0)
+            # mid-stream: once the command is ticking
+            try:
+                await asyncio.wait_for(ticking.wait(), 60)
+            except asyncio.TimeoutError:
+                pytest.fail(f"no tick within 60 s; lines: {lines}")
             await asyncio.to_thread(victim.link_down)
             return time.monotonic()
 
@@ -321,6 +369,7 @@ async def test_link_cut_mid_stream_noticed_by_keepalive(testbed):
         err, _took = await fanout(
             ex, [host_of(other)], host_of(victim),
             argv=("sh", "-c", "while :; do echo tick; sleep 0.5; done"),
+            on_line=sink,
         )
         cut_at = await cutter
         noticed = time.monotonic() - cut_at
@@ -382,11 +431,19 @@ async def test_password_canary_never_leaks(testhosts3):
         assert [e.kind for e in errors] == ["timeout", "error", "sudo-password"]
         for t in texts:
             assert canary_ssh not in t
-        # nor in any process's argv on the host while a sudo command runs
-        t = asyncio.ensure_future(ex.run(h, ["sleep", "2"]))
-        await asyncio.sleep(1)
+        # nor in any process's argv on the host while a sudo command runs: the command says it
+        # runs, then waits until the test has looked
+        flag = f"/tmp/k8s-tui-canary-looked-{secrets.token_hex(4)}"
+        up_lines: list[str] = []
+        up_sink, up = line_event(up_lines, "up")
+        t = asyncio.ensure_future(ex.run(h, ["sh", "-c", f'echo up; while [ ! -e "$1" ]; do sleep 0.02; done', "sh", flag],
+                                         on_line=up_sink, timeout=120))
+        await until(lambda: up.is_set() or t.done(), "the sudo command to start", seen=lambda: up_lines)
+        assert not t.done(), t
         ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-        await t
+        th.path(flag).touch()
+        assert (await t).ok
+        assert "sudo -S -p  -- sh -c" in ps  # looked while the sudo command ran
         assert canary_ssh not in ps
     finally:
         await ex.close()
