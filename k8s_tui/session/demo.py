@@ -147,14 +147,29 @@ def demo_executor(speed: float = 1.0, faults: FaultPlan | None = None):
     from ..backends.kubeadm.dryrun import KubeadmDryRunExecutor
 
     class DemoExecutor(KubeadmDryRunExecutor):
+        def sim(self, name):
+            fresh = name not in self._hosts
+            s = super().sim(name)
+            facts = DEMO_FACTS.get(name)
+            if fresh and facts and facts["swap_mb"]:  # the swap the facts report is there to turn off
+                s.files["/proc/swaps"] = (SWAPS_HEADER + f"/swap.img{' ' * 31}file\t\t{facts['swap_mb'] * 1024}\t\t0\t\t-2\n").encode()
+                s.files["/etc/fstab"] = b"UUID=2f1c0c52 / ext4 errors=remount-ro 0 1\n/swap.img none swap sw 0 0\n"
+            return s
+
         def _answer(self, host, sim, argv, stdin):
             if argv[:2] == ["sh", "-c"] and len(argv) > 3 and argv[3] == "k8s-tui-facts":
                 lines = _demo_facts_lines(host.name, list(argv[4:]))
                 if lines is not None:
                     order = list(DEMO_FACTS).index(host.name)
                     return lines, 0, (0.6 + 0.5 * order) / len(lines)
+            if argv == ["swapoff", "-a"]:
+                sim.files["/proc/swaps"] = SWAPS_HEADER.encode()
+                return [], 0, 0.0
             return super()._answer(host, sim, argv, stdin)
 
     kernels = {name: f["kernel"] for name, f in DEMO_FACTS.items()}
     return DemoExecutor(speed=speed, kernels=kernels, faults=DEMO_FAULTS if faults is None else faults)
+
+
+SWAPS_HEADER = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
 
