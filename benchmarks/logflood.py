@@ -3,7 +3,8 @@
 A synthetic engine source with the runner's face (``FloodRunner``) publishes the events a real run
 publishes (RunStarted, StepsPlanned, StepStarted, OutputLine per line, StepFinished, RunFinished)
 on a real ``EventBus``; the real ``Journal`` (journal.jsonl and one log file per host) and the run
-screen's real ``RunBridge`` listen, exactly as in a run. Each host publishes its lines in chunks of
+screen's real ``RunBridge`` listen, exactly as in a run. A ``RunSession`` (``FloodSession``) holds
+it in place of a runner, so the engine runs where a run's engine runs (its own thread). Each host publishes its lines in chunks of
 ``--chunk`` (an SSH channel hands over a packet of lines at a time) and yields to the event loop
 between chunks, so the UI competes with the flood the way it would live.
 
@@ -50,8 +51,12 @@ from k8s_tui.engine.events import (  # noqa: E402
     StepStarted,
 )
 from k8s_tui.engine.journal import Journal  # noqa: E402
+from k8s_tui.engine.run_state import RunState  # noqa: E402
+from k8s_tui.engine.runner import RunPlan  # noqa: E402
+from k8s_tui.engine.state import run_dir  # noqa: E402
 from k8s_tui.model.hosts import Host  # noqa: E402
 from k8s_tui.screens.run import RunScreen  # noqa: E402
+from k8s_tui.session.run_session import RunSession  # noqa: E402
 
 STEP = "flood"
 # a mix like apt / kubeadm / image pulls: plain lines, coloured ones, a progress line with CRs, tabs
@@ -92,8 +97,10 @@ class FloodRunner:
         self.bus = EventBus()
         self.journal: Journal | None = None
         self.executor = None
-        self.run_plan = None
+        self.run_plan = RunPlan()  # no steps of a plan: the summary finds no cluster steps
         self.plan = None
+        self.result: RunFinished | None = None
+        self.failures: list = []
         self.sent = 0
         self.t_start = 0.0
         self.t_sent = 0.0
@@ -117,6 +124,7 @@ class FloodRunner:
         summary = {n: {"status": "ok", "ok": True, "steps": {STEP: "ok"}, "counts": {"ok": 1}, "duration_s": dur,
                        "failed_step": None, "message": "", "hint": ""} for n in names}
         ev = RunFinished(run_id=self.run_id, status="finished", summary=summary, duration_s=dur)
+        self.result = ev
         pub(ev)
         self.journal.close()
         self.bus.unsubscribe(self.journal)
@@ -146,6 +154,27 @@ class FloodRunner:
     def cancel(self) -> None: ...
 
     def finish(self) -> None: ...
+
+
+class _NoExecutor:
+    async def close(self) -> None: ...
+
+
+class FloodSession(RunSession):
+    """A run session around a ``FloodRunner`` instead of a runner of a plan's steps: everything else
+    (where the engine runs, the run model, the controls) is the session's own."""
+
+    def __init__(self, runner: FloodRunner) -> None:
+        self.plan = None
+        self.factory = None
+        self.dry_run = True
+        self.run_id = runner.run_id
+        self.state_base = runner.state_base
+        self.record = run_dir(runner.run_id, runner.state_base)
+        self.executor = _NoExecutor()
+        self.runner = runner  # type: ignore[assignment]
+        self.model = RunState([h.name for h in runner.hosts])
+        self.loop = None
 
 
 def count_disk_lines(hosts_dir: Path) -> int:
@@ -193,7 +222,7 @@ async def bench(args: argparse.Namespace) -> dict:
 
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        screen = RunScreen(runner, demo=True, autostart=False, engine_thread=not args.inline_engine)
+        screen = RunScreen(FloodSession(runner), demo=True, autostart=False, engine_thread=not args.inline_engine)
         await app.push_screen(screen)
         await pilot.pause()
         orig = screen.action_toggle_timestamps

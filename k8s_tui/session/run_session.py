@@ -46,11 +46,12 @@ class RunSession:
         plan_text: str | None = None,
         wait_at_end: bool = False,
         executor: Executor | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.plan = plan
         self.factory = factory
         self.dry_run = factory.dry_run
-        self.run_id = new_run_id()
+        self.run_id = run_id or new_run_id()
         self.state_base = state_base
         self.record = run_dir(self.run_id, state_base)
         if run_plan is None:

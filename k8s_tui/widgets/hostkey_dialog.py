@@ -8,6 +8,7 @@ and ``ask_secret`` push the dialog and wait for the answer without blocking the 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -132,9 +133,12 @@ class SecretDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-async def _ask(app: App, screen: ModalScreen, default, ui_loop: asyncio.AbstractEventLoop | None = None):
+async def _ask(app: App, screen: ModalScreen, default, ui_loop: asyncio.AbstractEventLoop | None = None,
+               ui_context: contextvars.Context | None = None):
     """Show ``screen`` and wait for its answer, from the UI's loop or from another (the engine's
-    thread): the dialog is always pushed on the UI's loop, the answer comes back to the asker's."""
+    thread): the dialog is always pushed on the UI's loop, in the UI's context (Textual keeps the
+    active app in a context variable, which the engine's thread does not have), and the answer
+    comes back to the asker's loop."""
     loop = asyncio.get_running_loop()
     fut: asyncio.Future = loop.create_future()
 
@@ -150,7 +154,8 @@ async def _ask(app: App, screen: ModalScreen, default, ui_loop: asyncio.Abstract
     if ui_loop is None or ui_loop is loop:
         app.push_screen(screen, done)
     else:
-        ui_loop.call_soon_threadsafe(app.push_screen, screen, done)
+        ctx = ui_context.copy() if ui_context is not None else None
+        ui_loop.call_soon_threadsafe(app.push_screen, screen, done, context=ctx)
     try:
         return await fut
     except asyncio.CancelledError:
@@ -161,16 +166,18 @@ async def _ask(app: App, screen: ModalScreen, default, ui_loop: asyncio.Abstract
         if ui_loop is None or ui_loop is loop:
             take_back()
         elif not ui_loop.is_closed():
-            ui_loop.call_soon_threadsafe(take_back)
+            ui_loop.call_soon_threadsafe(take_back, context=ui_context.copy() if ui_context is not None else None)
         raise
 
 
-async def ask_host_key(app: App, info: HostKeyInfo, ui_loop: asyncio.AbstractEventLoop | None = None) -> bool:
-    return bool(await _ask(app, HostKeyDialog(info), False, ui_loop))
+async def ask_host_key(app: App, info: HostKeyInfo, ui_loop: asyncio.AbstractEventLoop | None = None,
+                       ui_context: contextvars.Context | None = None) -> bool:
+    return bool(await _ask(app, HostKeyDialog(info), False, ui_loop, ui_context))
 
 
-async def ask_secret(app: App, prompt: str, ui_loop: asyncio.AbstractEventLoop | None = None) -> str | None:
-    return await _ask(app, SecretDialog(prompt), None, ui_loop)
+async def ask_secret(app: App, prompt: str, ui_loop: asyncio.AbstractEventLoop | None = None,
+                     ui_context: contextvars.Context | None = None) -> str | None:
+    return await _ask(app, SecretDialog(prompt), None, ui_loop, ui_context)
 
 
 class TuiPrompts:
@@ -180,9 +187,10 @@ class TuiPrompts:
     def __init__(self, app: App) -> None:
         self.app = app
         self.ui_loop = asyncio.get_running_loop()
+        self.ui_context = contextvars.copy_context()
 
     async def host_key(self, info: HostKeyInfo) -> bool:
-        return await ask_host_key(self.app, info, self.ui_loop)
+        return await ask_host_key(self.app, info, self.ui_loop, self.ui_context)
 
     async def secret(self, prompt: str) -> str | None:
-        return await ask_secret(self.app, prompt, self.ui_loop)
+        return await ask_secret(self.app, prompt, self.ui_loop, self.ui_context)

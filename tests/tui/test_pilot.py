@@ -106,7 +106,7 @@ async def test_preset_switch_changes_column_and_keeps_overrides():
         assert state.preset == target
         table = app.screen.query_one("#sysctl-table", DataTable)
         expected = state.presets[target].resolve(state.proxy_mode.value).values[pkey]
-        from k8s_tui.screens.state import show
+        from k8s_tui.session.state import show
 
         assert str(table.get_cell(pkey, "preset")).rstrip("~") in show(expected)
         assert str(table.get_cell(key, "yours")) == f"* {state.entry(key).min}"
@@ -273,13 +273,13 @@ async def test_review_shows_diff_and_saves_plan(tmp_path):
     app = demo_app(start="review")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        # fail-worker-2 has ip_forward 0 in the demo; every preset but kernel defaults sets it to 1
-        app.screen.query_one("#host-select", Select).value = "fail-worker-2"
+        # worker-2 has ip_forward 0 in the demo; every preset but kernel defaults sets it to 1
+        app.screen.query_one("#host-select", Select).value = "worker-2"
         await settle(pilot)
         table = app.screen.query_one("#diff-table", DataTable)
         rows = {rk.value for rk in table.rows}
         assert rows == set(app.state.final_values())
-        diff = {r.key: r for r in app.state.host_diff("fail-worker-2")}
+        diff = {r.key: r for r in app.state.host_diff("worker-2")}
         changed = [k for k, r in diff.items() if r.status == "change"]
         assert changed
         k = changed[0]
@@ -415,7 +415,7 @@ def test_make_app_without_plan_is_the_demo():
     from k8s_tui.app import make_app
 
     app = make_app()
-    assert app.state.demo and "fail-worker-2" in app.state.host_names()
+    assert app.state.demo and "worker-2" in app.state.host_names()
 
 
 async def test_command_palette_has_no_emoji():

@@ -2,7 +2,7 @@
 
 from k8s_tui.app import make_app
 from k8s_tui.model.plan import ClusterPlan
-from k8s_tui.screens.session import clear_session, load_session
+from k8s_tui.session.persistence import clear_session, load_session
 from k8s_tui.widgets.dialogs import Confirm
 
 PLAN = ClusterPlan(name="lab", hosts=[{"name": "cp-1", "address": "198.18.0.11", "roles": ["control-plane"]}])

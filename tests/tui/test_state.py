@@ -8,8 +8,8 @@ from k8s_tui.backends.catalog import ASPECTS, TOOLS, Answers, recommend
 from k8s_tui.knowledge import load_catalogue
 from k8s_tui.model.hosts import Host, Role
 from k8s_tui.model.plan import Tool, load_plan
-from k8s_tui.screens.demo import DEMO_HOSTS, demo_state
-from k8s_tui.screens.state import WizardState
+from k8s_tui.session.demo import DEMO_FAULTS, DEMO_HOSTS, demo_state
+from k8s_tui.session.state import WizardState
 
 
 def test_every_tool_has_every_aspect():
@@ -56,7 +56,10 @@ def test_answers_follow_recommendation_until_a_tool_is_picked():
 
 def test_demo_has_a_failing_host_and_mixed_values():
     s = demo_state()
-    assert "fail-worker-2" in s.host_names()
+    assert "worker-2" in s.host_names()
+    # the failure is stated in the demo's fault plan, not read from the host's name
+    assert DEMO_FAULTS.get("worker-2").fail and DEMO_FAULTS.fails("worker-2", "sysctl", "apply")
+    assert [h for h in s.host_names() if DEMO_FAULTS.get(h) is not None] == ["worker-2"]
     assert 3 <= len(s.hosts) <= 4
     mixed = [e.key for e in s.catalogue if s.now(e.key).mixed]
     assert mixed, "the demo should show at least one key whose value differs between hosts"
