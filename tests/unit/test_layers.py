@@ -230,3 +230,25 @@ def test_ui_modules_stay_small():
             if n > MAX_UI_LINES:
                 big.append(f"{path.relative_to(PKG_DIR.parent)}: {n} lines")
     assert not big, f"screens/ and widgets/ modules over {MAX_UI_LINES} lines:\n" + "\n".join(big)
+
+
+def _swallows_everything(handler: ast.ExceptHandler) -> bool:
+    """``except:`` / ``except Exception:`` / ``except BaseException:`` whose body only passes."""
+    broad = handler.type is None or (isinstance(handler.type, ast.Name) and handler.type.id in ("Exception", "BaseException"))
+    return broad and all(isinstance(b, ast.Pass) for b in handler.body)
+
+
+def test_the_ui_hides_no_error():
+    """A screen or widget never swallows every error: what went wrong is shown or handled by kind,
+    and the UI never reaches into Textual's private state to find its thread."""
+    found = []
+    for module, path in sorted(_modules().items()):
+        if not _under(module, ("screens", "widgets")) and module != f"{PKG}.app":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ExceptHandler) and _swallows_everything(node):
+                found.append(f"{path.relative_to(PKG_DIR)}:{node.lineno}: swallows every exception")
+            if isinstance(node, ast.Attribute) and node.attr == "_thread_id":
+                found.append(f"{path.relative_to(PKG_DIR)}:{node.lineno}: reads Textual's private _thread_id")
+    assert not found, "\n".join(found)
