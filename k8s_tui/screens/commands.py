@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
-
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from ..backends.catalog import TOOLS
 from ..session.state import STEPS
+from ..widgets.palette import Command, ListedCommands
 from .tool import TOOL_ORDER
 
-Command = tuple[str, Callable[[], object], str]
 
-
-class WizardCommands(Provider):
+class WizardCommands(ListedCommands):
     def commands(self) -> Iterator[Command]:
         app = self.app
         run = app.run_on  # type: ignore[attr-defined]
@@ -52,14 +49,3 @@ class WizardCommands(Provider):
         for key, tab, what in (("1", "tab-diff", "changes"), ("2", "tab-file", "sysctl file"), ("3", "tab-steps", "steps"), ("4", "tab-plan", "plan.yaml")):
             yield (f"Review: show the {what}", partial(run, "review", f"tab('{tab}')"), key)
         yield ("Quit", app.action_quit, "ctrl+q")
-
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self.commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self.commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)

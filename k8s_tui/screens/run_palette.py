@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-
+from ..widgets.palette import ListedCommands
 from .run_logs import LogPanel
 
 
-class RunCommands(Provider):
+class RunCommands(ListedCommands):
     """The run screen's actions in the command palette."""
 
     def commands(self) -> Iterator[tuple[str, Any, str]]:
@@ -33,14 +32,3 @@ class RunCommands(Provider):
             ("Log: all hosts", "all_hosts", "0"),
         ):
             yield name, partial(screen.run_action, action), help_text
-
-    async def discover(self) -> Hits:
-        for name, cb, help_text in self.commands():
-            yield DiscoveryHit(name, cb, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, cb, help_text in self.commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), cb, help=help_text)

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import ModalScreen
 
 from ..engine.planning import plan_steps
 from ..session.run_session import RunSession
 from ..widgets.dialogs import Confirm
 from ..widgets.hostkey_dialog import TuiPrompts
+from ..widgets.palette import ListedCommands
 from ..yamlio import InputError
 from .run import RunScreen
 
@@ -73,7 +73,7 @@ def confirm_quit(app: Any) -> bool:
     return True
 
 
-class StartRunCommands(Provider):
+class StartRunCommands(ListedCommands):
     """Starting a run, from the command palette of any wizard screen."""
 
     def commands(self) -> Iterator[tuple[str, Any, str]]:
@@ -83,14 +83,3 @@ class StartRunCommands(Provider):
                "everything the plan's tool does here; asks first")
         yield ("Run: tuning only (facts and sysctl)", partial(confirm_run, self.app, "tuning"),
                "only the kernel settings; asks first")
-
-    async def discover(self) -> Hits:
-        for name, cb, help_text in self.commands():
-            yield DiscoveryHit(name, cb, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, cb, help_text in self.commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), cb, help=help_text)
