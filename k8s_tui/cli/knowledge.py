@@ -28,7 +28,9 @@ def _entry_json(e) -> dict:
         "min": e.min,
         "max": e.max,
         "allowed": [{"value": a.value, "meaning": a.en, "since_kernel": a.since_kernel} for a in e.allowed] if e.allowed else None,
-        "default": e.default,
+        # a default computed at boot is never one bare number: null here, the formula and examples below
+        "default": None if e.default_formula else e.default,
+        "default_formula": e.default_formula.model_dump() if e.default_formula else None,
         "default_changes": [c.model_dump() for c in e.default_changes],
         "default_note": e.default_note,
         "netns": e.netns,
@@ -56,7 +58,11 @@ def cmd_catalog(args) -> int:
         t.add_column("scope", no_wrap=True)
         t.add_column("summary")
         for e in entries:
-            t.add_row(e.key, format_value(tuple(e.default)) if isinstance(e.default, list) else str(e.default), "netns" if e.netns else "global", e.words(args.lang).summary)
+            if e.default_formula:
+                default = "computed at boot" if args.lang != "zh" else "启动时计算"
+            else:
+                default = format_value(tuple(e.default)) if isinstance(e.default, list) else str(e.default)
+            t.add_row(Text(e.key), Text(default), "netns" if e.netns else "global", Text(e.words(args.lang).summary))
         console.print(t)
         console.print()
     return 0
@@ -80,21 +86,28 @@ def cmd_explain(args) -> int:
         problems = check_value(entry, value, kernel)
         if problems:
             raise InputError("; ".join(problems))
-    for s in explain(args.key, args.lang, value=value, kernel=kernel):
+    print_sections(explain(args.key, args.lang, value=value, kernel=kernel))
+    return 0
+
+
+def print_sections(sections, out: Console | None = None) -> None:
+    """Print explain() sections. Every line is a rich Text, never markup: knowledge text such as
+    "[since 4.18]" or "[upload-certs]" must reach the reader as written."""
+    out = out or console
+    for s in sections:
         if s.kind == "summary":
-            console.print(Text(s.title, style="bold"))
-            console.print(s.lines[0])
-            console.print()
+            out.print(Text(s.title, style="bold"))
+            out.print(Text(s.lines[0]))
+            out.print()
             continue
-        console.print(Text(s.title, style="bold underline"))
+        out.print(Text(s.title, style="bold underline"))
         for i, line in enumerate(s.lines):
             if s.kind == "diagram":
                 mark = s.marked[i] if i < len(s.marked) else False
-                console.print(Text(("> " if mark else "  ") + line, style="bold" if mark else ""))
+                out.print(Text(("> " if mark else "  ") + line, style="bold" if mark else ""))
             else:
-                console.print(line if s.kind != "text" and s.kind != "note" else Text(line))
-        console.print()
-    return 0
+                out.print(Text(line))
+        out.print()
 
 
 def cmd_presets(args) -> int:
@@ -122,7 +135,7 @@ def cmd_presets(args) -> int:
                 r = p.reasons.get(k)
                 if r:
                     reasons.append(f"{p.name}: {r.zh if args.lang == 'zh' else r.en}")
-            t.add_row(k, format_value(x) if x is not None else "-", format_value(y) if y is not None else "-", "\n".join(reasons))
+            t.add_row(Text(k), format_value(x) if x is not None else "-", format_value(y) if y is not None else "-", Text("\n".join(reasons)))
         console.print(t)
         console.print(f"{len(keys) - same} keys differ, {same} agree (kube-proxy mode {args.proxy_mode}).")
         return 0
@@ -134,7 +147,7 @@ def cmd_presets(args) -> int:
     t.add_column("version")
     t.add_column("what")
     for p in load_presets().values():
-        t.add_row(p.name, str(len(p.all_keys())), p.version, p.description_zh if args.lang == "zh" else p.description_en)
+        t.add_row(Text(p.name), str(len(p.all_keys())), Text(p.version), Text(p.description_zh if args.lang == "zh" else p.description_en))
     console.print(t)
     return 0
 
@@ -167,7 +180,7 @@ def cmd_check(args) -> int:
     from ..model.plan import load_plan
 
     plan = load_plan(args.plan)
-    console.print(f"{args.plan}: valid plan '{plan.name}' for {plan.tool.value}, {len(plan.hosts)} hosts, {len(plan.tuning.values)} tuned keys")
+    console.print(Text(f"{args.plan}: valid plan '{plan.name}' for {plan.tool.value}, {len(plan.hosts)} hosts, {len(plan.tuning.values)} tuned keys"))
     return 0
 
 

@@ -2,6 +2,12 @@
 
 Keys the kernel does not have (too new, or removed like tcp_tw_recycle in 4.12) are left out with
 a comment saying why, because one unknown key makes `sysctl -p` report an error for the file.
+
+A removed key is never written unguarded: without a kernel version it is left out too. The "-"
+prefix of sysctl.d(5) ("if a variable assignment is prefixed with a single "-" character, failure
+to set the variable for any reason will be logged at debug level", systemd 252 man page) only
+covers systemd-sysctl; procps `sysctl -p` (procps-ng 4.0.2, Debian 12) still fails with
+"cannot stat /proc/sys/net/ipv4/tcp_tw_recycle" on such a line, so the prefix is no guard.
 """
 
 from __future__ import annotations
@@ -19,6 +25,13 @@ def kernel_skip_reason(key: str, kernel: KernelVersion | None) -> str | None:
     if e.added_in and kernel < KernelVersion.parse(e.added_in):
         return f"added in kernel {e.added_in}, this host runs {kernel}"
     return None
+
+
+def removed_without_kernel(removed_in: str) -> str:
+    return (
+        f"removed in kernel {removed_in} and no kernel version was given; on {removed_in} and later"
+        " this line makes sysctl -p fail (a leading '-' does not help sysctl -p)"
+    )
 
 
 def split_for_kernel(values: dict[str, SysctlValue], kernel: KernelVersion | None) -> tuple[dict[str, SysctlValue], dict[str, str]]:
@@ -41,6 +54,11 @@ def render_sysctl_conf(
     header: list[str] | None = None,
 ) -> str:
     keep, skipped = split_for_kernel(values, kernel)
+    if kernel is None:  # a removed key is never written unguarded
+        cat = load_catalogue()
+        for k in [k for k in keep if k in cat and cat.get(k).removed_in]:
+            del keep[k]
+            skipped[k] = removed_without_kernel(cat.get(k).removed_in or "")
     lines = [f"# {h}" if h else "#" for h in (header or [])]
     for k, v in keep.items():
         lines.append(f"{k} = {format_value(v)}")

@@ -59,6 +59,12 @@ LABELS = {
         "diagram": "Where it acts",
         "since": "since",
         "unknown_before": "before that",
+        "on_kernel": "on kernel",
+        "namespaces": "Namespaces",
+        "computed": "computed at boot",
+        "example": "for example",
+        "memory": "GiB RAM",
+        "cpus": "CPUs",
     },
     "zh": {
         "what": "内核如何使用该值",
@@ -95,6 +101,12 @@ LABELS = {
         "diagram": "作用位置",
         "since": "自",
         "unknown_before": "此前",
+        "on_kernel": "内核",
+        "namespaces": "命名空间",
+        "computed": "启动时计算",
+        "example": "例如",
+        "memory": "GiB 内存",
+        "cpus": "个 CPU",
     },
 }
 
@@ -105,7 +117,8 @@ def _fmt(v: object) -> str:
     return format_value(v) if isinstance(v, (int, tuple, str)) else str(v)
 
 
-def fact_lines(e: Entry, lang: str = "en") -> list[str]:
+def fact_lines(e: Entry, lang: str = "en", kernel: KernelVersion | None = None) -> list[str]:
+    """The facts of a key; with a kernel, the default is that kernel's (its default_changes)."""
     L = LABELS[lang]
     out = [f"{L['type']}: {e.type.value}" + (f" ({e.unit})" if e.unit else "")]
     if e.type is ValueType.enum and e.allowed:
@@ -115,7 +128,26 @@ def fact_lines(e: Entry, lang: str = "en") -> list[str]:
             out.append(f"  {a.value} = {a.zh if lang == 'zh' else a.en}{since}")
     elif e.min is not None or e.max is not None:
         out.append(f"{L['range']}: {e.min} .. {e.max}")
-    out.append(f"{L['default']}: {_fmt(e.default)}" + (f" ({e.default_note})" if e.default_note else ""))
+    note = f" ({e.default_note})" if e.default_note else ""
+    older = kernel is not None and e.default_changes and e.default_for(kernel) != e.default_changes[-1].value
+    if older:  # that kernel's default differs from today's (somaxconn on 4.19: 128)
+        out.append(f"{L['default']} ({L['on_kernel']} {kernel}): {_fmt(e.default_for(kernel))}{note}")
+    elif e.default_formula is not None:
+        out.append(f"{L['default']}: {L['computed']}: {e.default_formula.expr}{note}")
+        for ex in e.default_formula.examples:
+            machine = ", ".join(
+                part
+                for part in (
+                    f"{ex.memory_gib} {L['memory']}" if ex.memory_gib is not None else "",
+                    f"{ex.cpus} {L['cpus']}" if ex.cpus is not None else "",
+                )
+                if part
+            )
+            out.append(f"  {L['example']} {machine}: {_fmt(ex.value)}")
+    elif kernel is not None and e.default_changes:
+        out.append(f"{L['default']} ({L['on_kernel']} {kernel}): {_fmt(e.default_for(kernel))}{note}")
+    else:
+        out.append(f"{L['default']}: {_fmt(e.default)}{note}")
     if e.default_changes:
         parts = []
         for c in e.default_changes:
@@ -125,6 +157,8 @@ def fact_lines(e: Entry, lang: str = "en") -> list[str]:
     out.append(f"{L['scope']}: {L['netns'] if e.netns else L['global']}")
     if e.netns:
         out.append(f"{L['pods']}: {L['inherits'] if e.pod_inherits else L['fresh']}" + (f" ({e.pod_inherits_note})" if e.pod_inherits_note else ""))
+    elif e.pod_inherits_note:  # a global key can still have a namespace story (pid_max per PID namespace since 6.14)
+        out.append(f"{L['namespaces']}: {e.pod_inherits_note}")
     if e.pod_sysctl is None:
         out.append(f"{L['podset']}: {L['podset_no']}")
     elif e.pod_sysctl.safe:
@@ -173,7 +207,8 @@ def explain(
     e = load_catalogue().get(key)
     L = LABELS[lang]
     w = e.words(lang)
-    shown_value = value if value is not None else e.default
+    on_kernel = e.default_for(kernel)
+    shown_value = value if value is not None else (on_kernel if not isinstance(on_kernel, str) else e.default)
     sections = [
         Section("summary", key, [w.summary]),
         Section("text", L["what"], [w.what]),
@@ -192,7 +227,7 @@ def explain(
         conseq = []
     if conseq:
         sections.append(Section("consequences", f"{L['consequences']} {_fmt(shown_value)}", conseq))
-    sections.append(Section("facts", L["facts"], fact_lines(e, lang)))
+    sections.append(Section("facts", L["facts"], fact_lines(e, lang, kernel)))
     if with_presets:
         sections.append(Section("presets", L["presets"], preset_lines(key, lang)))
     if e.diagram:

@@ -92,6 +92,16 @@ class EnumValue(BaseModel):
     since_kernel: str | None = None  # kernel version that added this value
 
 
+def kernel_key(version: str) -> tuple[int, int, int] | None:
+    """"5.4" -> (5, 4, 0); "0" or "" (as far back as we know) -> None."""
+    if version in ("0", ""):
+        return None
+    if not KERNEL_VERSION_RE.match(version):
+        raise ValueError(f"kernel version must look like 4.12, got {version!r}")
+    parts = [int(p) for p in version.split(".")]
+    return (parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
+
+
 class DefaultChange(BaseModel):
     """The kernel default from a kernel version on (somaxconn: 128, then 4096 from 5.4)."""
 
@@ -99,6 +109,33 @@ class DefaultChange(BaseModel):
     since_kernel: str  # "0" for "as far back as we know"
     value: int | list[int] | str
     note: str | None = None
+
+    @field_validator("since_kernel")
+    @classmethod
+    def _since(cls, v: str) -> str:
+        kernel_key(v)
+        return v
+
+
+class FormulaExample(BaseModel):
+    """One worked example of a computed default: a machine and the value the formula gives it."""
+
+    model_config = ConfigDict(extra="forbid")
+    memory_gib: int | None = None  # RAM of the example machine
+    cpus: int | None = None  # possible CPUs of the example machine (pid_max)
+    value: int | list[int]
+    about: bool = False  # the formula gives roughly this (memory the kernel reserves varies)
+
+
+class DefaultFormula(BaseModel):
+    """A default the kernel computes at boot (from RAM, from the CPU count), so no one number is right.
+
+    ``expr`` is written as code (names from the kernel source), the same in every language.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    expr: str = Field(min_length=5)
+    examples: list[FormulaExample] = Field(min_length=1)
 
 
 class Overwriter(BaseModel):
@@ -158,6 +195,8 @@ class Entry(BaseModel):
     default: int | list[int] | str  # the kernel default on a current kernel
     default_changes: list[DefaultChange] = Field(default_factory=list)
     default_note: str | None = None  # e.g. "scales with RAM", "set by module at load time"
+    # computed at boot: the formula and worked examples; `default` is then only one example
+    default_formula: DefaultFormula | None = None
     netns: bool  # per network namespace (True) or global to the host (False)
     pod_inherits: bool  # a new pod netns copies the node's value (True) or starts from the default (False)
     pod_inherits_note: str | None = None
@@ -193,7 +232,30 @@ class Entry(BaseModel):
                 raise ValueError(f"{self.key}: unknown source fact {s.fact!r}; use one of {sorted(SOURCE_FACTS)}")
         if self.diagram_mark and not self.diagram:
             raise ValueError(f"{self.key}: diagram_mark without diagram")
+        if self.default_changes:
+            keys = [kernel_key(c.since_kernel) for c in self.default_changes]
+            if keys[0] is not None:
+                raise ValueError(f"{self.key}: default_changes must start with since_kernel \"0\" (the oldest known default)")
+            if any(k is None for k in keys[1:]) or keys[1:] != sorted(keys[1:]):
+                raise ValueError(f"{self.key}: default_changes must be in kernel order, one \"0\" entry first")
         return self
+
+    def default_for(self, kernel: object | None) -> int | list[int] | str:
+        """The kernel default on that kernel: the last default change at or before it.
+
+        ``kernel`` is a ``KernelVersion`` (anything with major, minor, patch); None means a current
+        kernel, whose default is ``default``. The one rule for a default on a given kernel: explain,
+        the tuning table and the demo's probes all ask here.
+        """
+        if kernel is None or not self.default_changes:
+            return self.default
+        k = (kernel.major, kernel.minor, getattr(kernel, "patch", 0))  # type: ignore[attr-defined]
+        value = self.default_changes[0].value
+        for change in self.default_changes[1:]:
+            since = kernel_key(change.since_kernel)
+            if since is not None and k >= since:
+                value = change.value
+        return value
 
     def words(self, lang: str = "en") -> Words:
         return self.text.zh if lang == "zh" else self.text.en

@@ -49,19 +49,6 @@ def demo_plan() -> ClusterPlan:
     return ClusterPlan(name="demo", hosts=list(DEMO_HOSTS), preset=DEMO_PRESET)
 
 
-def _default_for(entry, kernel: KernelVersion):
-    """The kernel default on that kernel: the last default change at or before it."""
-    value = entry.default
-    for change in entry.default_changes:
-        try:
-            since = KernelVersion.parse(change.since_kernel) if change.since_kernel not in ("0", "") else None
-        except ValueError:
-            continue
-        if since is None or kernel >= since:
-            value = change.value
-    return value
-
-
 def demo_probes(keys: list[str] | None = None) -> dict[str, HostProbe]:
     """Made-up probe results for every demo host and every key in the catalogue."""
     try:
@@ -82,7 +69,7 @@ def demo_probes(keys: list[str] | None = None) -> dict[str, HostProbe]:
                 ):
                     probe.sysctls[e.key] = None
                     continue
-                raw = DEMO_DRIFT[h.name].get(e.key, _default_for(e, kernel))
+                raw = DEMO_DRIFT[h.name].get(e.key, e.default_for(kernel))
                 try:
                     probe.sysctls[e.key] = parse_value(e, raw)
                 except ValueError_:

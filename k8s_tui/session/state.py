@@ -343,6 +343,7 @@ class WizardState:
         """The tuning table: group title rows, then the keys, filtered by key and summary."""
         q = filter_text.strip().lower()
         preset = self.preset_values()
+        oldest = min(self.kernels().values(), default=None)  # the Default column: the oldest host kernel
         out: list[TableRow] = []
         for group, entries in self.catalogue.by_group().items():
             rows = []
@@ -355,7 +356,8 @@ class WizardState:
                         group=group.title,
                         key=e.key,
                         now=self.now(e.key),
-                        default=show(e.default),
+                        # computed at boot from RAM or CPUs: no one number is right (the panel has the formula)
+                        default="at boot" if e.default_formula else show(e.default_for(oldest)),
                         preset=show(preset.get(e.key)),
                         yours=show(self.overrides[e.key]) if changed else "",
                         changed=changed,

@@ -62,12 +62,12 @@ def render_sections(
             diagram.append(Content.styled(s.title, TITLE_STYLE))
             marks = list(s.marked) + [False] * (len(s.lines) - len(s.marked))
             for line, marked in zip(s.lines, marks):
+                # two columns for the marker in front of every line, as the CLI prints it: a marked
+                # line that starts with a word (FIN_WAIT_1) must not get glued to the marker
                 if marked:
-                    # the marker takes the first column when it is blank, so the diagram keeps its width
-                    rest = line[1:] if line.startswith(" ") else line
-                    diagram.append(Content.assemble((">", "bold $warning"), (rest, MARK_STYLE)))
+                    diagram.append(Content.assemble(("> ", "bold $warning"), (line, MARK_STYLE)))
                 else:
-                    diagram.append(Content(line))
+                    diagram.append(Content("  " + line))
             diagram.append(Content(""))
             continue
         title_style = "bold $warning" if s.kind == "note" else TITLE_STYLE
