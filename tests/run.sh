@@ -12,6 +12,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v sudo >/dev/null || need+=(sudo)
   command -v ip >/dev/null || need+=(iproute2)
   command -v tmux >/dev/null || need+=(tmux)
+  command -v nft >/dev/null || need+=(nftables)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     apt-get update -qq

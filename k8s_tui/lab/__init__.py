@@ -1,0 +1,28 @@
+"""The lab: run a sysctl for real in throwaway network namespaces and compare what happens with
+what the knowledge base predicts. No UI here: ``cli/lab.py`` prints, the runner streams events.
+
+netns.py (namespaces, leftovers), wire.py (packets seen, ICMP echo), settings.py (KEY=VALUE ->
+experiment), predict.py (predictions and tolerances), timeline.py (events, outcome),
+the experiments: syn_retries.py, ip_forward.py, somaxconn.py, synack_retries.py, keepalive.py,
+fin_timeout.py (each: NAME, expected_seconds(), run()); runner.py (one run, start to end).
+"""
+
+from .netns import LabError, clean_leftovers, lab_namespaces
+from .runner import EXPERIMENT_MODULES, LabUnavailable, run_request
+from .settings import EXPERIMENTS, LabInputError, LabRequest, parse_request
+from .timeline import Event, Outcome
+
+__all__ = [
+    "EXPERIMENTS",
+    "EXPERIMENT_MODULES",
+    "Event",
+    "LabError",
+    "LabInputError",
+    "LabRequest",
+    "LabUnavailable",
+    "Outcome",
+    "clean_leftovers",
+    "lab_namespaces",
+    "parse_request",
+    "run_request",
+]
