@@ -2,8 +2,9 @@
 
 Progress is plain text: one line per step per host as it finishes, live output with ``--follow``
 (each line prefixed by its host), and a per-host summary table at the end. The exit status is 0
-only when every host succeeded, 1 when one did not, 2 for bad input or a refused confirmation, and
-130 when interrupted (the journal then says where ``resume`` picks up).
+only when every host succeeded, 1 when one did not, 2 for bad input, an unusable state dir or a
+refused confirmation, 130 when interrupted and 143 on SIGTERM (the journal then says where
+``resume`` picks up).
 
 ``--dry-run`` runs the same steps on the dry-run executor: nothing on any host changes, every
 command and file write is printed per host, and the run is recorded like any other (marked as a
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -38,7 +40,7 @@ from ..engine.journal import list_runs, run_info
 from ..engine.planning import plan_steps
 from ..engine.run_state import RunState
 from ..engine.runner import RunnerError, RunPlan
-from ..engine.state import run_dir, state_dir
+from ..engine.state import run_dir, state_dir, state_dir_problem
 from ..engine.text import clean_line
 from ..session.executors import ExecutorFactory
 from ..session.run_session import RunSession
@@ -295,6 +297,15 @@ class TerminalPrompts:
 # -- the commands --------------------------------------------------------------------------------
 
 
+def _interrupted(err: Console, session: RunSession, what: str = "interrupted") -> None:
+    err.print()
+    if session.journal_dir is not None:
+        err.print(f"{what}: the journal of run {session.run_id} is in {session.journal_dir}; "
+                  f"`k8s-tui resume {session.run_id}` continues from the first unfinished step")
+    else:
+        err.print(what)
+
+
 def _run(args: argparse.Namespace, plan: Any, *, action: str, scope: str = "full", run_plan: RunPlan | None = None,
          resume_from: str | None = None, plan_text: str | None = None) -> int:
     """Run ``plan`` (its steps for ``scope``, or ``run_plan``) through a RunSession; the exit status."""
@@ -307,6 +318,11 @@ def _run(args: argparse.Namespace, plan: Any, *, action: str, scope: str = "full
     hosts = [h.name for h in plan.hosts]
     if not hosts:
         err.print("error: the plan has no hosts")
+        return 2
+    problem = state_dir_problem()
+    if problem is not None:  # before asking, and before any host is touched
+        err.print(Text(f"error: {problem}; nothing was run (point K8S_TUI_STATE_DIR at a writable folder with room)",
+                       style="bold red"))
         return 2
     if not factory.dry_run and not args.yes:
         steps = ", ".join(s.id for s in (run_plan or plan_steps(plan, scope)).steps())
@@ -322,19 +338,45 @@ def _run(args: argparse.Namespace, plan: Any, *, action: str, scope: str = "full
     session = RunSession(plan, factory, scope=scope, run_plan=run_plan, prompts=TerminalPrompts() if _isatty() else None,
                          resume_from=resume_from, plan_text=plan_text)
     session.bus.subscribe(Printer(out, follow=bool(args.follow), errors=err), name="printer")
+    terminated: list[int] = []
+
+    async def main() -> Any:
+        # SIGTERM is an interrupt like ^C: the engine's task is cancelled (the runner cancels the
+        # running steps, which stops their remote commands, and closes the journal), then the hint
+        loop = asyncio.get_running_loop()
+
+        def on_sigterm() -> None:
+            if not terminated:  # once: a second cancel would cut the runner's own ending short
+                session.stop()
+            terminated.append(signal.SIGTERM)
+
+        try:
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        except (NotImplementedError, RuntimeError, ValueError):  # no signals here (not the main thread)
+            pass
+        try:
+            return await session.run()
+        except asyncio.CancelledError:
+            if terminated:
+                return None
+            raise
+        finally:
+            try:
+                loop.remove_signal_handler(signal.SIGTERM)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
     try:
-        result = asyncio.run(session.run())
+        result = asyncio.run(main())
     except RunnerError as e:
         err.print(Text(f"error: {e}", style="bold red"))
         return 2
     except KeyboardInterrupt:
-        err.print()
-        if session.journal_dir is not None:
-            err.print(f"interrupted: the journal of run {session.run_id} is in {session.journal_dir}; "
-                      f"`k8s-tui resume {session.run_id}` continues from the first unfinished step")
-        else:
-            err.print("interrupted")
+        _interrupted(err, session)
         return 130
+    if terminated and result is None:  # cancelled by it (a run that had just ended gets its summary)
+        _interrupted(err, session, "terminated (SIGTERM)")
+        return 128 + signal.SIGTERM
     if session.dry_run and isinstance(session.executor, DryRunExecutor):
         print_dry_run(out, session.executor, hosts)
     print_summary(out, result, session.journal_dir)

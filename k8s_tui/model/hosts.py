@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from enum import Enum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # RFC 1123 label(s); the same rule Kubernetes applies to node names
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -19,6 +21,35 @@ DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-
 # POSIX portable user names (useradd's default rule)
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$")
 SAFE_PATH_RE = re.compile(r"^[A-Za-z0-9_./~+@-][A-Za-z0-9_./~+@ -]*$")
+# every pattern here is matched whole (fullmatch): "$" alone would let a trailing newline through
+JUMP_RE = re.compile(r"(?:([^@]+)@)?([^:@]+)(?::([0-9]{1,5}))?", re.ASCII)
+# label keys: the kubespray variables an import keeps (``kubespray/access_ip``), notes alike
+LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,126}", re.ASCII)
+LABEL_VALUE_MAX = 1024
+
+
+def _label_key(v: str) -> str:
+    if not LABEL_KEY_RE.fullmatch(v):
+        raise ValueError(f"label name {v!r} is not letters, digits and _ . / - (up to 127, starting with a letter or digit)")
+    return v
+
+
+def _label_value(v: str) -> str:
+    """One line of text that an Ansible INI inventory can hold in single quotes (render writes it there)."""
+    if len(v) > LABEL_VALUE_MAX:
+        raise ValueError(f"a label value is at most {LABEL_VALUE_MAX} characters (got {len(v)})")
+    for ch in v:
+        if ch in "\r\n\u2028\u2029\x85":
+            raise ValueError(f"a label value is one line; this one has a line break ({ch!r})")
+        if unicodedata.category(ch).startswith("C"):
+            raise ValueError(f"a label value has no control characters; this one has U+{ord(ch):04X}")
+        if ch == "'":
+            raise ValueError("a label value has no single quote (it is written into an Ansible inventory in single quotes)")
+    return v
+
+
+LabelKey = Annotated[str, AfterValidator(_label_key)]
+LabelValue = Annotated[str, AfterValidator(_label_value)]
 
 
 class Role(str, Enum):
@@ -33,7 +64,7 @@ def check_address(v: str) -> str:
         return str(ipaddress.ip_address(v))
     except ValueError:
         pass
-    if not DNS_NAME_RE.match(v):
+    if not DNS_NAME_RE.fullmatch(v):
         raise ValueError(f"{v!r} is neither an IP address nor a DNS name (letters, digits, dots and dashes)")
     return v
 
@@ -50,12 +81,12 @@ class Host(BaseModel):
     key_file: str | None = None
     roles: list[Role] = Field(default_factory=lambda: [Role.worker], min_length=1)
     proxy_jump: str | None = Field(default=None, description="user@host:port of a jump host")
-    labels: dict[str, str] = Field(default_factory=dict, description="free-form notes kept from an import")
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, description="free-form notes kept from an import")
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not HOSTNAME_RE.match(v):
+        if not HOSTNAME_RE.fullmatch(v):
             raise ValueError(
                 f"{v!r} is not a valid node name: lower-case letters, digits, '-' and '.', "
                 "starting and ending with a letter or digit (RFC 1123)"
@@ -70,14 +101,14 @@ class Host(BaseModel):
     @field_validator("user")
     @classmethod
     def _user(cls, v: str) -> str:
-        if not USER_RE.match(v):
+        if not USER_RE.fullmatch(v):
             raise ValueError(f"{v!r} is not a valid user name (lower-case letters, digits, '_' and '-', up to 32)")
         return v
 
     @field_validator("key_file")
     @classmethod
     def _key_file(cls, v: str | None) -> str | None:
-        if v is not None and (not v or not SAFE_PATH_RE.match(v)):
+        if v is not None and (not v or not SAFE_PATH_RE.fullmatch(v)):
             raise ValueError(f"{v!r} is not a plain file path (letters, digits, and _ . / ~ + @ - space)")
         return v
 
@@ -86,11 +117,13 @@ class Host(BaseModel):
     def _jump(cls, v: str | None) -> str | None:
         if v is None or v == "":
             return None
-        m = re.match(r"^(?:([^@]+)@)?([^:@]+)(?::(\d{1,5}))?$", v)
+        if any(c.isspace() for c in v):
+            raise ValueError(f"{v!r} has a space or a line break; a jump host is [user@]host[:port]")
+        m = JUMP_RE.fullmatch(v)
         if not m:
             raise ValueError(f"{v!r} is not a jump host of the form [user@]host[:port]")
         user, host, port = m.groups()
-        if user is not None and not USER_RE.match(user):
+        if user is not None and not USER_RE.fullmatch(user):
             raise ValueError(f"jump host user {user!r} is not a valid user name")
         check_address(host)
         if port is not None and not 1 <= int(port) <= 65535:

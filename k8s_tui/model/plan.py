@@ -16,11 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..yamlio import InputError, dump_yaml, line_of, load_yaml, load_yaml_text, plain
 from .hosts import Host, Inventory, Role, check_address
+from .presets import load_presets, presets_dir
 from .tuning import TuningProfile, parse_tuning
 
-K8S_VERSION_RE = re.compile(r"^v?(1\.(\d+))(\.\d+)?$")
-SYSCTL_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.conf$")
-CLUSTER_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# matched whole (fullmatch) and ASCII only: "$" lets a trailing newline through, "\d" full-width digits
+K8S_VERSION_RE = re.compile(r"^v?(1\.(\d+))(\.\d+)?$", re.ASCII)
+SYSCTL_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.conf$", re.ASCII)
+CLUSTER_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.ASCII)
+PORT_RE = re.compile(r"[0-9]{1,5}", re.ASCII)
+MAX_ERRORS_SHOWN = 20  # a file with thousands of bad values gets the first ones and a count
 
 
 class Tool(str, Enum):
@@ -70,14 +74,14 @@ class ClusterPlan(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not CLUSTER_NAME_RE.match(v):
+        if not CLUSTER_NAME_RE.fullmatch(v):
             raise ValueError(f"{v!r} is not a valid cluster name (lower-case letters, digits and '-')")
         return v
 
     @field_validator("kubernetes_version")
     @classmethod
     def _version(cls, v: str) -> str:
-        m = K8S_VERSION_RE.match(str(v).strip())
+        m = K8S_VERSION_RE.fullmatch(str(v).strip())
         if not m:
             raise ValueError(f"{v!r} is not a Kubernetes version like 1.33 or 1.33.2")
         return str(v).strip().lstrip("v")
@@ -93,26 +97,40 @@ class ClusterPlan(BaseModel):
     @field_validator("control_plane_endpoint")
     @classmethod
     def _endpoint(cls, v: str | None) -> str | None:
-        if v is None or v == "":
+        if v is None or v.strip() == "":
             return None
+        v = v.strip()
+        if any(c.isspace() for c in v):
+            raise ValueError(f"{v!r} has a space or a line break; an endpoint is host[:port]")
         host, port = v, None
         if v.startswith("["):  # [v6]:port
-            m = re.match(r"^\[([^\]]+)\](?::(\d+))?$", v)
+            m = re.fullmatch(r"\[([^\]]+)\](?::([0-9]+))?", v, re.ASCII)
             if not m:
                 raise ValueError(f"{v!r} is not host[:port]")
             host, port = m.groups()
         elif v.count(":") == 1:
             host, port = v.split(":")
         check_address(host)
-        if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
-            raise ValueError(f"port {port!r} in {v!r} is outside 1..65535")
+        if port is not None and not (PORT_RE.fullmatch(port) and 1 <= int(port) <= 65535):
+            raise ValueError(f"port {port!r} in {v!r} is not a port number (ASCII digits, 1..65535)")
         return v
 
     @field_validator("sysctl_file")
     @classmethod
     def _sysctl_file(cls, v: str) -> str:
-        if not SYSCTL_FILE_RE.match(v):
+        if not SYSCTL_FILE_RE.fullmatch(v):
             raise ValueError(f"{v!r} is not a plain sysctl.d file name ending in .conf (letters, digits, . _ -)")
+        return v
+
+    @field_validator("preset")
+    @classmethod
+    def _preset(cls, v: str | None) -> str | None:
+        """A preset is a name from the presets list, never a path (render and apply look it up)."""
+        if v is None or v == "":
+            return None
+        known = preset_names()
+        if v not in known:
+            raise ValueError(f"{v!r} is not a preset; a preset is one of: {', '.join(known)}")
         return v
 
     @model_validator(mode="after")
@@ -126,6 +144,12 @@ class ClusterPlan(BaseModel):
         b = ipaddress.ip_network(self.service_cidr)
         if a.version == b.version and a.overlaps(b):
             raise ValueError(f"pod_cidr {self.pod_cidr} overlaps service_cidr {self.service_cidr}")
+        if self.tool is Tool.kubeasz:  # its inventory lists hosts by address (render refuses two on one)
+            seen: dict[str, str] = {}
+            for h in self.hosts:
+                if h.address in seen:
+                    raise ValueError(f"kubeasz lists hosts by address: {h.name} and {seen[h.address]} both have {h.address}")
+                seen[h.address] = h.name
         return self
 
     @property
@@ -143,13 +167,37 @@ class ClusterPlan(BaseModel):
         return dump_yaml(plan_to_doc(self))
 
 
+def preset_names() -> list[str]:
+    """The names a plan's ``preset`` may take; the files' names when a preset does not load."""
+    try:
+        return list(load_presets())
+    except InputError:
+        return sorted(p.stem for p in presets_dir().glob("*.yaml"))
+
+
+def _host_name(doc: Any, loc: tuple) -> str | None:
+    """The name of the host an error at ``hosts.<i>...`` is about, from the document."""
+    if len(loc) < 2 or loc[0] != "hosts" or not isinstance(loc[1], int) or not isinstance(doc, dict):
+        return None
+    hosts = doc.get("hosts")
+    if isinstance(hosts, list) and 0 <= loc[1] < len(hosts) and isinstance(hosts[loc[1]], dict):
+        name = hosts[loc[1]].get("name")
+        if isinstance(name, str) and name:
+            return name[:64]
+    return None
+
+
 def _format_errors(source: str, doc: Any, e: ValidationError, prefix: tuple = ()) -> str:
     lines = []
-    for err in e.errors():
+    errors = e.errors()
+    for err in errors[:MAX_ERRORS_SHOWN]:
         loc = (*prefix, *err["loc"])
         # tuning.values.<key> is where a sysctl error lands; show it as tuning.<key>
         shown = [str(p) for p in loc if p != "values"]
         field = ".".join(shown) or "(top level)"
+        host = _host_name(doc, loc)
+        if host is not None:
+            field += f" (host {host!r})"
         line = line_of(doc, tuple(p for p in loc if p != "values"))
         where = f" line {line}" if line else ""
         value = err.get("input")
@@ -159,6 +207,8 @@ def _format_errors(source: str, doc: Any, e: ValidationError, prefix: tuple = ()
         elif not isinstance(value, (dict, list)) and value is not None and repr(value) not in msg:
             msg = f"{msg} (got {value!r})"
         lines.append(f"{source}{where}: {field}: {msg}")
+    if len(errors) > MAX_ERRORS_SHOWN:
+        lines.append(f"{source}: ... and {len(errors) - MAX_ERRORS_SHOWN} more problems")
     return "\n".join(lines)
 
 

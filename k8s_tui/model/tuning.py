@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from ..knowledge import KernelVersion, SysctlValue, check_value, format_value, load_catalogue, parse_value
 from ..knowledge.values import ValueError_
+
+
+MAX_VALUE_CHARS = 4096  # the kernel takes at most a page per sysctl write
+MAX_NUMBER_DIGITS = 100  # the largest sysctl number is 20 digits (u64)
+_LONG_NUMBER_RE = re.compile(r"[0-9]{%d,}" % (MAX_NUMBER_DIGITS + 1), re.ASCII)
+
+
+def _text_problem(val: Any) -> str | None:
+    """What is wrong with a value given as text before it is parsed: sysctl values are ASCII
+    (Python's int() would read full-width digits such as "３００００" and keep them in the file)."""
+    if not isinstance(val, str):
+        return None
+    if len(val) > MAX_VALUE_CHARS:
+        return f"a value of {len(val)} characters; a sysctl value is at most {MAX_VALUE_CHARS}"
+    odd = next((c for c in val if not c.isascii()), None)
+    if odd is not None:
+        return (f"{val[:40]!r} has the character {odd!r} (U+{ord(odd):04X}); sysctl values are written with ASCII "
+                "digits and letters only")
+    m = _LONG_NUMBER_RE.search(val)
+    if m:
+        return f"a number of {len(m.group())} digits; a number here has at most {MAX_NUMBER_DIGITS}"
+    return None
 
 
 def parse_tuning(raw: dict) -> tuple[dict[str, SysctlValue], list[tuple[str, str]]]:
@@ -24,10 +47,17 @@ def parse_tuning(raw: dict) -> tuple[dict[str, SysctlValue], list[tuple[str, str
             problems.append((str(key), f"unknown sysctl key {key!r}{more}"))
             continue
         entry = cat.get(key)
+        bad_text = _text_problem(val)
+        if bad_text:
+            problems.append((key, bad_text))
+            continue
         try:
             value = parse_value(entry, val)
         except ValueError_ as e:
             problems.append((key, str(e).removeprefix(f"{key}: ")))
+            continue
+        except (ValueError, TypeError, OverflowError) as e:  # anything else the parser meets is still the value's fault
+            problems.append((key, f"{str(val)[:40]!r} is not a value for this key ({e})"))
             continue
         bad = check_value(entry, value)
         if bad:

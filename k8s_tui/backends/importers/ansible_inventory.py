@@ -22,6 +22,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from ...yamlio import InputError, load_yaml_text
+from ...yamlio import read_text as read_input_file
 
 SECTION_RE = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
 GROUPNAME_RE = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
@@ -453,13 +454,8 @@ def _plain(v: Any) -> Any:
 
 
 def read_text(path: str | Path) -> str:
-    p = Path(path)
-    try:
-        return p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise InputError(f"{p}: cannot read: {e}") from None
+    """A regular file of at most 1 MiB (yamlio.read_text): never a FIFO, a device or a directory."""
+    return read_input_file(path)
 
 
 def looks_like_yaml(text: str, path: str) -> bool:
