@@ -436,7 +436,7 @@ async def test_password_canary_never_leaks(testhosts3):
         flag = f"/tmp/k8s-tui-canary-looked-{secrets.token_hex(4)}"
         up_lines: list[str] = []
         up_sink, up = line_event(up_lines, "up")
-        t = asyncio.ensure_future(ex.run(h, ["sh", "-c", f'echo up; while [ ! -e "$1" ]; do sleep 0.02; done', "sh", flag],
+        t = asyncio.ensure_future(ex.run(h, ["sh", "-c", 'echo up; while [ ! -e "$1" ]; do sleep 0.02; done', "sh", flag],
                                          on_line=up_sink, timeout=120))
         await until(lambda: up.is_set() or t.done(), "the sudo command to start", seen=lambda: up_lines)
         assert not t.done(), t

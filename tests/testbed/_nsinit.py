@@ -14,7 +14,6 @@ before the first mount: the interpreter may live under /root (pyenv), covered by
 import ctypes
 import marshal
 import os
-import stat
 import sys
 
 CLONE_NEWNS = 0x00020000

@@ -21,8 +21,7 @@ import pytest
 from k8s_tui.cli import build_parser, runs
 from k8s_tui.engine.dryrun import DryRunExecutor
 from k8s_tui.engine.events import EventBus, RunFinished, StepFinished, SubscriberFailed
-from k8s_tui.engine.executor import ExecOptions
-from k8s_tui.engine.journal import Journal, read_journal
+from k8s_tui.engine.journal import Journal
 from k8s_tui.engine.state import run_dir
 from k8s_tui.model.plan import load_plan_text
 from k8s_tui.session.demo import DEMO_FACTS, demo_plan, demo_probes

@@ -197,7 +197,7 @@ def test_parse_start_line():
     assert parse_start_line("We trust you have received the usual lecture", MARKER) is None
     assert parse_start_line(MARKER, MARKER) is None
     assert parse_start_line(f"{MARKER}0 4242 /bin/sh", MARKER) is None
-    assert parse_start_line(f"k8s-tui-started-ffffffffffffffff 4242 /bin/sh", MARKER) is None
+    assert parse_start_line("k8s-tui-started-ffffffffffffffff 4242 /bin/sh", MARKER) is None
     assert parse_start_line(f"x {MARKER} 4242 /bin/sh", MARKER) is None
     assert parse_start_line(f"{MARKER} 4242 /bin/sh", "") is None
 
