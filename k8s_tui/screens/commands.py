@@ -36,6 +36,8 @@ class WizardCommands(ListedCommands):
                "p: connects to all hosts at once; changes nothing")
         yield ("Tuning: edit the highlighted value", partial(run, "tuning", "edit"), "Enter accepts, Esc cancels")
         yield ("Tuning: reset the highlighted value to the preset", partial(run, "tuning", "reset_value"), "delete")
+        yield ("Tuning: try it (run the key's lab experiment here: this value and the kernel default)", partial(run, "tuning", "try_it"),
+               "t: root; throwaway network namespaces on this machine")
         yield ("Tuning: filter keys", partial(run, "tuning", "filter"), "/")
         yield ("Tuning: switch language English / Chinese", partial(run, "tuning", "toggle_lang"), "l")
         yield ("Tuning: panel position (auto, beside, below, hidden)", partial(run, "tuning", "panel_mode"), "p")

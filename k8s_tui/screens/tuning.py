@@ -10,14 +10,20 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.events import Resize
 from textual.widgets import DataTable, Input, Label, Select, Static
+from textual.timer import Timer
 
 from ..knowledge.explain import explain
 from ..model.plan import ProxyMode
 from ..widgets.inputs import WizInput
 from ..yamlio import InputError
 from ..widgets.explain_panel import ExplainPanel
+from ..widgets.lab_view import LabView
+from ..widgets.value_editor import ValueEditor
 from .base import WizardScreen
-from ..session.state import EditCheck, TableRow, show
+from ..session.lab_try import TryRun, plan_try, value_to_try
+from ..session.state import TableRow, show
+
+__all__ = ["TuningScreen", "ValueEditor"]
 
 WIDE = 100  # from this many columns the panel goes beside the table
 PANEL_WIDTH = 50  # a 46-column diagram, padding, the scrollbar and the border
@@ -66,59 +72,6 @@ def fit_widths(rows: list[TableRow], budget: int) -> tuple[int, ...]:
     return tuple(widths)
 
 
-class ValueEditor(Vertical):
-    """The edit line under the table: the key, an Input, and what is wrong or right with the value."""
-
-    DEFAULT_CSS = """
-    ValueEditor { height: auto; display: none; background: $boost; padding: 0 1; }
-    ValueEditor.-open { display: block; }
-    ValueEditor Horizontal { height: 1; }
-    ValueEditor #edit-label { width: auto; text-style: bold; }
-    ValueEditor #edit-input { width: 1fr; }
-    ValueEditor #edit-msg { height: auto; }
-    ValueEditor #edit-msg.-error { color: $error; }
-    ValueEditor #edit-msg.-ok { color: $success; }
-    """
-
-    key: str | None = None
-
-    def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Label("", id="edit-label")
-            yield WizInput(id="edit-input", compact=True)
-        yield Static("", id="edit-msg")
-
-    def open(self, key: str, text: str) -> None:
-        self.key = key
-        self.query_one("#edit-label", Label).update(f"{key} = ")
-        inp = self.query_one(Input)
-        inp.value = text
-        inp.cursor_position = len(text)
-        self.add_class("-open")
-        inp.focus()
-
-    def close(self) -> None:
-        self.key = None
-        self.remove_class("-open")
-
-    @property
-    def is_open(self) -> bool:
-        return self.key is not None
-
-    def show_check(self, chk: EditCheck) -> None:
-        msg = self.query_one("#edit-msg", Static)
-        lines: list[Content] = []
-        if chk.errors:
-            lines += [Content("rule: " + e) for e in chk.errors]
-        for w in chk.warnings:
-            lines.append(Content.styled("note: " + w, "$warning"))
-        if not chk.errors:
-            lines.insert(0, Content("ok: Enter keeps " + show(chk.value) + ", Esc cancels"))
-        msg.update(Content("\n").join(lines))
-        msg.set_class(bool(chk.errors), "-error")
-        msg.set_class(not chk.errors, "-ok")
-
-
 class SysctlTable(DataTable):
     BINDINGS = [
         Binding("delete,backspace", "screen.reset_value", "Reset", tooltip="reset the value to the preset's"),
@@ -139,12 +92,14 @@ class TuningScreen(WizardScreen):
         "The kernel settings the hosts get: the preset's values with yours on top. Now is the value "
         "on the hosts (- when not probed, mixed when they differ: the panel lists each host). The "
         "panel explains the highlighted key; it is the same text `k8s-tui explain` prints. "
-        "Your own values are marked with * and kept when you switch presets."
+        "Your own values are marked with * and kept when you switch presets. t (ctrl+t while editing) "
+        "tries the key in the lab, on this machine as root: the value beside the kernel default."
     )
     BINDINGS = [
         Binding("enter,e", "edit", "Edit", tooltip="edit the highlighted value (Enter accepts, Esc cancels)"),
         Binding("slash", "filter", "Filter", tooltip="filter by key or summary"),
         Binding("s", "focus_preset", "Preset", show=False, tooltip="choose the preset"),
+        Binding("t,ctrl+t", "try_it", "Try it", tooltip="run the lab here: value vs kernel default"),
         Binding("l", "toggle_lang", "EN/ZH", tooltip="switch the panel between English and Chinese"),
         Binding("p", "panel_mode", "Panel", show=False, tooltip="panel: auto, beside, below, hidden"),
         Binding("right_square_bracket", "panel_scroll(1)", "Panel down", show=False, tooltip="scroll the panel down"),
@@ -163,6 +118,8 @@ class TuningScreen(WizardScreen):
         self._shown_key: object = None
         self._widths: tuple[int, ...] = ()
         self._typed: object = None
+        self._try: TryRun | None = None
+        self._try_timer: Timer | None = None
 
     # ---- layout -----------------------------------------------------------------------------
 
@@ -188,6 +145,7 @@ class TuningScreen(WizardScreen):
             yield ExplainPanel(id="explain")
 
     def on_mount(self) -> None:
+        self.query_one(ExplainPanel).mount(LabView(id="lab-view"), before=0)
         self.apply_layout()
         self.rebuild()
         self.query_one(SysctlTable).focus()
@@ -360,6 +318,8 @@ class TuningScreen(WizardScreen):
         editor = self.query_one(ValueEditor)
         if editor.is_open and editor.key != self.current_key():
             editor.close()
+        if self._try is not None and self._try.key != self.current_key():
+            self.stop_try()
         self.update_panel()
 
     # ---- actions ----------------------------------------------------------------------------
@@ -409,7 +369,9 @@ class TuningScreen(WizardScreen):
 
     def action_escape(self) -> None:
         editor = self.query_one(ValueEditor)
-        if editor.is_open:
+        if self._try is not None:
+            self.stop_try()
+        elif editor.is_open:
             editor.close()
             self._shown_key = object()
             self.update_panel()
@@ -470,3 +432,66 @@ class TuningScreen(WizardScreen):
     def action_panel_scroll(self, direction: int) -> None:
         panel = self.query_one(ExplainPanel)
         panel.scroll_relative(y=direction * max(3, panel.size.height - 2), animate=False)
+
+    # ---- Try it: the lab, run here (session/lab_try.py runs it; LabView draws it) -------------
+
+    def action_try_it(self) -> None:
+        if self._try is not None:
+            self.stop_try()
+            return
+        key = self.current_key()
+        if key is None:
+            return
+        editor = self.query_one(ValueEditor)
+        editing = self.query_one("#edit-input", Input).value if editor.is_open and editor.key == key else None
+        value, label = value_to_try(self.state, key, editing)
+        self.show_try(plan_try(key, value, label, self.state.catalogue, demo=self.state.demo))
+
+    def show_try(self, run: TryRun) -> None:
+        """Start ``run`` (a finished one, e.g. a test's, is only drawn) and show it above the explanation."""
+        self._try = run
+        run.start()
+        self.query_one("#tune-body").add_class("-trying")
+        self.query_one(LabView).show_run(run)
+        self.query_one(ExplainPanel).scroll_home(animate=False)
+        if run.running:
+            self._try_timer = self.set_interval(0.1, self._drain_try)
+        elif run.finished and not run.problem:
+            self.call_after_refresh(self._follow_try)
+
+    def _drain_try(self) -> None:
+        run = self._try
+        changed = run is not None and run.drain()
+        if run is None or not run.running:  # the worker ended: its last reports were just drained
+            self._stop_timer()
+            changed = run is not None
+        if changed:
+            self.query_one(LabView).redraw()
+            self.call_after_refresh(self._follow_try)
+
+    def _follow_try(self) -> None:
+        """Keep the newest lines of the Try it in sight (the panel may be a few rows high)."""
+        panel, view = self.query_one(ExplainPanel), self.query_one(LabView)
+        panel.scroll_to(y=max(0, view.virtual_region.bottom - panel.scrollable_content_region.height), animate=False)
+
+    def stop_try(self) -> None:
+        """Cancel (session/lab_try.py: the experiment stops at its next event, namespaces removed) and hide."""
+        if self._try is not None:
+            self._try.cancel()
+        self._try = None
+        self._stop_timer()
+        self.query_one("#tune-body").remove_class("-trying")
+        self.query_one(LabView).show_run(None)
+
+    def _stop_timer(self) -> None:
+        if self._try_timer is not None:
+            self._try_timer.stop()
+        self._try_timer = None
+
+    def before_leave(self, forward: bool) -> bool:
+        self.stop_try()  # leaving the step stops the run; F1 help or the palette on top do not
+        return True
+
+    def on_unmount(self) -> None:
+        if self._try is not None:
+            self._try.cancel()
