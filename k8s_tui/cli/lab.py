@@ -17,8 +17,17 @@ from rich.table import Table
 from rich.text import Text
 
 from ..knowledge import KernelVersion, load_catalogue
-from ..lab import EXPERIMENTS, Event, LabError, LabInputError, LabUnavailable, parse_request, run_request
+from ..lab import (
+    EXPERIMENTS,
+    Event,
+    LabError,
+    LabInputError,
+    LabUnavailable,
+    parse_request,
+    run_request,
+)
 from ..lab.runner import plan_time
+from ..lab.timeline import show_value
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -44,16 +53,6 @@ def _print_event(e: Event) -> None:
     when = "   setup  " if e.before_start else f"{e.t:8.3f} s  "
     console.print(Text.assemble((when, "dim"), (e.text, KIND_STYLE.get(e.kind, ""))), soft_wrap=True)
     sys.stdout.flush()
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, list):
-        return ", ".join(_fmt(x) for x in v) or "-"
-    if isinstance(v, dict):
-        return ", ".join(f"{k} +{d}" for k, d in v.items()) or "-"
-    return "-" if v is None else str(v)
 
 
 def _terminate(signum, frame):
@@ -88,7 +87,7 @@ def cmd_lab(args) -> int:
     t.add_column("measured")
     t.add_column("predicted")
     for key in dict.fromkeys([*outcome.predicted, *outcome.measured]):
-        t.add_row(key, _fmt(outcome.measured.get(key)), _fmt(outcome.predicted.get(key)))
+        t.add_row(key, show_value(outcome.measured.get(key)), show_value(outcome.predicted.get(key)))
     console.print(t)
     for note in outcome.notes:
         console.print(Text(note, style="yellow"), soft_wrap=True)

@@ -77,3 +77,14 @@ class Recorder:
         if self._emit:
             self._emit(event)
         return event
+
+
+def show_value(v: Any) -> str:
+    """A measured or predicted value as the CLI and the wizard print it."""
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list):
+        return ", ".join(show_value(x) for x in v) or "-"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} +{d}" for k, d in v.items()) or "-"
+    return "-" if v is None else str(v)

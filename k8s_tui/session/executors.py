@@ -13,6 +13,7 @@ import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from ..engine.executor import ExecOptions, Executor, HostKeyInfo
@@ -59,6 +60,15 @@ class ExecutorFactory:
     def dry_run(self) -> bool:
         """True when nothing made here touches a host."""
         return self.mode != "ssh"
+
+    def local_base(self, record: Path, state_base: Path | None) -> Path | None:
+        """Where a run's steps keep what they leave on this machine (the kubeconfig): the user's
+        state dir, or for a run that touches no host its own record, so it writes nothing else."""
+        return record if self.dry_run else state_base
+
+    def record_meta(self) -> dict[str, Any]:
+        """What the run's meta.json says of how it ran (a dry run is never resumed for real)."""
+        return {"dry_run": True} if self.dry_run else {}
 
     def make(self, plan: Any = None, prompts: Prompts | None = None) -> Executor:
         """An executor for the hosts of ``plan``."""

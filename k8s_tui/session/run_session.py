@@ -56,12 +56,12 @@ class RunSession:
         self.record = run_dir(self.run_id, state_base)
         if run_plan is None:
             # a dry run's local leftovers (the kubeconfig) stay inside its own run record
-            run_plan = plan_steps(plan, scope, state_base=self.record if self.dry_run else state_base)
+            run_plan = plan_steps(plan, scope, state_base=factory.local_base(self.record, state_base))
         self.executor = executor if executor is not None else factory.make(plan, prompts)
         self.runner = Runner(
             plan, run_plan, self.executor,
             options=factory.options, run_id=self.run_id, state_base=state_base, resume_from=resume_from,
-            plan_text=plan_text, wait_at_end=wait_at_end, meta={"dry_run": True} if self.dry_run else None,
+            plan_text=plan_text, wait_at_end=wait_at_end, meta=factory.record_meta(),
         )
         # the model a front end on another thread reads; it applies the events itself (see
         # widgets/run_bridge.py); the runner's own copy (runner.state) lives on the engine's loop

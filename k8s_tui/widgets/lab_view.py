@@ -7,11 +7,10 @@ the run. Hidden until a Try it is shown.
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.content import Content
 from textual.widgets import Static
 
+from ..lab.timeline import show_value
 from ..session.lab_try import HERE_NOTE, TryRun, TrySide
 from .explain_panel import hang
 
@@ -26,16 +25,6 @@ STATUS = {
     "failed": ("failed", "bold $error"),
     "cancelled": ("stopped", "$warning"),
 }
-
-
-def fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, list):
-        return ", ".join(fmt(x) for x in v) or "-"
-    if isinstance(v, dict):
-        return ", ".join(f"{k} +{d}" for k, d in v.items()) or "-"
-    return "-" if v is None else str(v)
 
 
 def _wrap(line: Content, width: int, first: str = "", rest: str = "  ") -> list[Content]:
@@ -58,10 +47,10 @@ def _side_lines(side: TrySide, width: int) -> list[Content]:
     if o is not None:
         keys = list(o.predicted)
         kw = max([len(k) for k in keys] + [8])
-        mw = max([len(fmt(o.measured.get(k))) for k in keys] + [len("measured")])
+        mw = max([len(show_value(o.measured.get(k))) for k in keys] + [len("measured")])
         lines.append(Content.styled(f"  {'':{kw}}  {'measured':{mw}}  predicted", "$text-muted"))
         for k in keys:
-            lines.append(Content(f"  {k:{kw}}  {fmt(o.measured.get(k)):{mw}}  {fmt(o.predicted.get(k))}"))
+            lines.append(Content(f"  {k:{kw}}  {show_value(o.measured.get(k)):{mw}}  {show_value(o.predicted.get(k))}"))
         for n in o.notes:  # the runner's notes name the CLI's --quick; the generic one says nothing here
             if "cannot be scaled" in n:
                 continue
@@ -72,7 +61,7 @@ def _side_lines(side: TrySide, width: int) -> list[Content]:
     elif side.message:
         lines += _wrap(Content.styled(side.message, "$error" if side.status in ("refused", "failed") else "$warning"), width, "  ", "    ")
     if side.predicted and o is None:
-        pred = ", ".join(f"{k} {fmt(v)}" for k, v in side.predicted.items())
+        pred = ", ".join(f"{k} {show_value(v)}" for k, v in side.predicted.items())
         lines += _wrap(Content("the knowledge base predicts: " + pred), width, "  ", "    ")
     return lines
 
