@@ -74,7 +74,7 @@ class Words(BaseModel):
     when: str = Field(min_length=10, description="when to change it, and to what")
     seed_note: str | None = Field(
         default=None,
-        description="where the seed article (or common lore) is wrong or out of date, and why",
+        description="where common advice (the article 'k8s 部署', 2024-12-27, and the lore it repeats) is wrong or out of date, and why",
     )
 
 

@@ -153,3 +153,19 @@ def test_a_bad_preset_names_file_line_key_and_rule(tmp_path):
         load_preset_file(p)
     msg = str(e.value)
     assert str(p) in msg and "line 6" in msg and "net.ipv4.tcp_tw_reuse" in msg and "0..2" in msg
+
+
+def test_every_source_is_one_a_reader_can_open():
+    """No ref names a path of the machine the data was written on or its research notes, and the
+    article the wizard grew from is named by its title, never as "the seed"."""
+    import re
+
+    from k8s_tui.model.presets import load_presets
+
+    private = re.compile(r"/work/|shared/|\bseed\b|种子")
+    bad = [f"{e.key}: {s.ref}" for e in load_catalogue() for s in e.sources if private.search(s.ref)]
+    for p in load_presets().values():
+        for text in (p.source, p.version, p.description_en, p.description_zh):
+            if private.search(text or ""):
+                bad.append(f"preset {p.name}: {text}")
+    assert not bad, "\n".join(bad)
