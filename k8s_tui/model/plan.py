@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..yamlio import InputError, dump_yaml, line_of, load_yaml, load_yaml_text, plain
 from .hosts import Host, Inventory, Role, check_address
+from .network import NetworkSettings, ProxySettings, Url, check_image_repository, check_registry_mirrors
 from .presets import load_presets, presets_dir
 from .tuning import TuningProfile, parse_tuning
 
@@ -68,6 +69,11 @@ class ClusterPlan(BaseModel):
     container_runtime: Runtime = Runtime.containerd
     sysctl_file: str = "90-k8s-tui.conf"
     preset: str | None = Field(default=None, description="name of the preset the tuning started from")
+    # where packages and images come from (model/network.py); unset: pkgs.k8s.io and registry.k8s.io
+    image_repository: str | None = Field(default=None, description="registry[/path] kubeadm pulls its images from")
+    package_repository: Url | None = Field(default=None, description="base URL laid out like pkgs.k8s.io/core:/stable:")
+    registry_mirrors: dict[str, list[Url]] = Field(default_factory=dict, description="registry -> mirror URLs")
+    proxy: ProxySettings | None = None
     hosts: list[Host] = Field(default_factory=list)
     tuning: TuningProfile = Field(default_factory=TuningProfile)
 
@@ -115,6 +121,16 @@ class ClusterPlan(BaseModel):
             raise ValueError(f"port {port!r} in {v!r} is not a port number (ASCII digits, 1..65535)")
         return v
 
+    @field_validator("image_repository")
+    @classmethod
+    def _image_repository(cls, v: str | None) -> str | None:
+        return None if v is None or not str(v).strip() else check_image_repository(v)
+
+    @field_validator("registry_mirrors")
+    @classmethod
+    def _registry_mirrors(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        return check_registry_mirrors(v)
+
     @field_validator("sysctl_file")
     @classmethod
     def _sysctl_file(cls, v: str) -> str:
@@ -155,6 +171,11 @@ class ClusterPlan(BaseModel):
     @property
     def k8s_minor(self) -> int:
         return int(K8S_VERSION_RE.match(self.kubernetes_version).group(2))
+
+    @property
+    def network(self) -> NetworkSettings:
+        return NetworkSettings(image_repository=self.image_repository, package_repository=self.package_repository,
+                               registry_mirrors=self.registry_mirrors, proxy=self.proxy)
 
     @property
     def inventory(self) -> Inventory:
