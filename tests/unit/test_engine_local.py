@@ -68,7 +68,7 @@ async def test_the_child_runs_unbuffered():
 async def test_partial_last_line_raw_crs_and_long_lines():
     ex = LocalExecutor()
     seen = []
-    res = await ex.run(HOST, ["sh", "-c", "printf '10%%\\r50%%\\r100%%\\nno newline'"], on_line=lambda s, ln: seen.append(ln))
+    await ex.run(HOST, ["sh", "-c", "printf '10%%\\r50%%\\r100%%\\nno newline'"], on_line=lambda s, ln: seen.append(ln))
     assert seen == ["10%\r50%\r100%", "no newline"]
     long = await ex.run(HOST, ["python3", "-c", "print('x' * 300000)"])
     assert len(long.stdout) == 300001
