@@ -15,10 +15,10 @@ from rich.text import Text
 
 from .. import __version__
 from ..yamlio import InputError
-from . import diagnose, knowledge, lab, runs, tools
+from . import diagnose, knowledge, lab, runs, serve, tools
 
 # modules that add their own subcommands, in the order `k8s-tui --help` lists them
-COMMAND_MODULES = (knowledge, runs, tools, diagnose, lab)
+COMMAND_MODULES = (knowledge, runs, tools, diagnose, lab, serve)
 
 err_console = Console(stderr=True, highlight=False)
 
