@@ -1,8 +1,8 @@
 """The four deployment tools side by side, and the rule that recommends one.
 
 Plain data and one function, no UI: the tool screen renders it and the unit tests check it.
-Facts come from the tools' own repositories and docs (see shared/research/anchors-deploy.md in the
-project's research notes); the sentences are ours.
+Facts come from the tools' own repositories and docs (kubernetes/kubeadm docs on kubernetes.io,
+kubernetes-sigs/kubespray, easzlab/kubeasz, kubernetes/kops); the sentences are ours.
 """
 
 from __future__ import annotations
@@ -111,6 +111,82 @@ ASPECTS: list[tuple[str, str]] = [
     ("wizard_does", "This wizard"),
 ]
 
+# the same headings in Chinese, in the same order
+ASPECTS_ZH: list[tuple[str, str]] = [
+    ("what", "是什么"),
+    ("runs_on", "适用环境"),
+    ("needs", "你需要准备"),
+    ("ha", "高可用"),
+    ("pick_when", "何时选它"),
+    ("wizard_does", "本向导会做什么"),
+]
+
+# the Tool screen's own words, per language
+SCREEN_LABELS: dict[str, dict[str, str]] = {
+    "en": {"setup": "Setup:", "cloud": "cloud VMs (c)", "ansible": "use Ansible (a)", "ha": "HA (h)", "use": "Use:",
+           "recommended": "Recommended: ", "also": "Also fits: ", "rec": " (rec.)",
+           "chose": "You chose {tool} (press r for the recommendation).", "sep": "; ", "end": "."},
+    "zh": {"setup": "环境：", "cloud": "云主机 (c)", "ansible": "使用 Ansible (a)", "ha": "高可用 (h)", "use": "选用：",
+           "recommended": "推荐：", "also": "同样合适：", "rec": "（推荐）",
+           "chose": "你选择了 {tool}（按 r 改用推荐）。", "sep": "；", "end": "。"},
+}
+
+
+def aspects(lang: str = "en") -> list[tuple[str, str]]:
+    return ASPECTS_ZH if lang == "zh" else ASPECTS
+
+
+# every aspect of every tool in Chinese, our own words (the English above is the reference)
+TOOLS_ZH: dict[Tool, dict[str, str]] = {
+    Tool.kubeadm: {
+        "what": "Kubernetes 官方的集群引导工具：把一台准备好的主机初始化为控制面（kubeadm init），"
+        "或把它加入已有集群（kubeadm join）。它不负责准备操作系统，也不安装容器运行时和网络插件。",
+        "runs_on": "任何能连上的 Linux 主机：物理机、虚拟机、任意云。",
+        "needs": "能 SSH 到每台主机。本机上除了这个向导什么都不用装。",
+        "ha": "多个控制面节点，前面放一个你自己提供的负载均衡或 VIP（--control-plane-endpoint、"
+        "--upload-certs；证书密钥有效期 2 小时）。",
+        "pick_when": "主机不多、不用 Ansible，并且想看清、掌握每一步。",
+        "wizard_does": "由向导亲自执行：通过 SSH 准备每台主机（swap、内核模块、sysctl、容器运行时、软件包），"
+        "再逐台执行 kubeadm init 和 join，全程实时显示。",
+    },
+    Tool.kubespray: {
+        "what": "kubernetes-sigs 维护的一大套 Ansible playbook：准备操作系统，安装容器运行时、网络插件和控制面；"
+        "从 v2.3 起内部用 kubeadm 创建集群。",
+        "runs_on": "物理机和大多数云，只要 Ansible 能 SSH 上去。",
+        "needs": "本机上有 kubespray 的代码和 Ansible。",
+        "ha": "内置：默认在每个节点上运行一个到各 API server 的本地 nginx 代理，也可以用 kube-vip 或你自己的负载均衡。",
+        "pick_when": "已经在用 Ansible，或者希望有人替你维护大量选项（各种 CNI、各种操作系统）。",
+        "wizard_does": "生成 inventory 和 group_vars（你的 sysctl 写成 additional_sysctl），在你的 kubespray 目录里运行 "
+        "ansible-playbook cluster.yml，按主机显示每个任务。",
+    },
+    Tool.kubeasz: {
+        "what": "由 ezctl 脚本驱动的一套 Ansible playbook。它用二进制文件和 systemd 单元安装 Kubernetes，"
+        "不用 kubeadm。文档以中文为主。",
+        "runs_on": "物理机和虚拟机；单机可用 all-in-one 模式。",
+        "needs": "ezctl 及其文件（ezdown 负责下载二进制和镜像，也支持离线安装）。",
+        "ha": "每个节点上运行本地 kube-lb，外部可选一对 keepalived+haproxy。",
+        "pick_when": "需要二进制安装、离线安装包，或者习惯照着它的中文文档来做。",
+        "wizard_does": "生成 clusters/<name>/hosts 和带有你的 sysctl 的 config.yml，逐步运行 ezctl setup 01 到 07，"
+        "省掉它“按任意键继续”的倒计时。",
+    },
+    Tool.kops: {
+        "what": "在云上（AWS、GCE 等）连同机器一起创建集群，并把集群的期望状态保存在状态存储里（例如一个 S3 bucket）。",
+        "runs_on": "只支持它适配的云：机器由它自己创建，不能使用你已有的主机。",
+        "needs": "云平台凭据、一个状态存储，以及本机上的 kops。",
+        "ha": "多个控制面实例组，各放在一个可用区。",
+        "pick_when": "只在一家受支持的云上运行，并希望机器也一并被管理。",
+        "wizard_does": "生成 Cluster 和 InstanceGroup 规格（sysctl 写成 sysctlParameters）以及 kops 命令；"
+        "PATH 里有 kops 时直接执行。不使用主机列表。",
+    },
+}
+
+
+def tool_text(tool: Tool, attr: str, lang: str = "en") -> str:
+    """One aspect of one tool in the reader's language."""
+    if lang == "zh":
+        return TOOLS_ZH[tool][attr]
+    return getattr(TOOLS[tool], attr)
+
 
 @dataclass(frozen=True)
 class Answers:
@@ -124,6 +200,14 @@ class Recommendation:
     tool: Tool
     reason: str
     also: tuple[tuple[Tool, str], ...] = ()  # other good fits, each with why
+    reason_zh: str = ""
+    also_zh: tuple[tuple[Tool, str], ...] = ()
+
+    def reason_in(self, lang: str = "en") -> str:
+        return self.reason_zh if lang == "zh" and self.reason_zh else self.reason
+
+    def also_in(self, lang: str = "en") -> tuple[tuple[Tool, str], ...]:
+        return self.also_zh if lang == "zh" and self.also_zh else self.also
 
 
 def recommend(a: Answers) -> Recommendation:
@@ -141,6 +225,10 @@ def recommend(a: Answers) -> Recommendation:
             + (" and spreads control planes over zones." if a.ha else ".")
             + " If you already have the VMs, kubeadm works on them too.",
             ((Tool.kubeadm, "when the VMs already exist"),),
+            "在云上且不用 Ansible：kops 同时创建机器和集群"
+            + ("，并把控制面分散到多个可用区。" if a.ha else "。")
+            + "如果虚拟机已经有了，kubeadm 也能直接用。",
+            ((Tool.kubeadm, "虚拟机已经存在时"),),
         )
     if a.ansible:
         where = "on your cloud VMs" if a.platform == "cloud" else "on your hosts"
@@ -151,10 +239,18 @@ def recommend(a: Answers) -> Recommendation:
             + (", with an API proxy on every node for HA." if a.ha else ".")
             + " kubeasz is the choice for binary installs or offline bundles.",
             ((Tool.kubeasz, "binary install, offline bundles"),),
+            f"你在用 Ansible：kubespray 通过 Ansible 在{'你的云主机' if a.platform == 'cloud' else '你的主机'}上运行，"
+            "操作系统、容器运行时和网络插件都包括在内"
+            + ("，高可用时每个节点都有一个 API 代理。" if a.ha else "。")
+            + "需要二进制安装或离线安装包时选 kubeasz。",
+            ((Tool.kubeasz, "二进制安装、离线安装包"),),
         )
     return Recommendation(
         Tool.kubeadm,
         "Hosts you own and no Ansible: kubeadm, run by this wizard over SSH, needs nothing else "
         "on this machine and shows every step." + ha_kubeadm,
         ((Tool.kubespray, "if you later adopt Ansible"),),
+        "自己的主机、不用 Ansible：由这个向导通过 SSH 运行 kubeadm，本机无需其他软件，每一步都看得见。"
+        + ("高可用时，在控制面前面放一个负载均衡或 VIP；向导会询问它的地址。" if a.ha else ""),
+        ((Tool.kubespray, "以后改用 Ansible 时"),),
     )

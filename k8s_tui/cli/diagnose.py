@@ -112,11 +112,15 @@ def print_report(report: KubeadmReport, out: Console = console) -> None:
         out.print(Text(f"The token expires {report.token_ttl_hours:g} hours after init (kubeadm token create --print-join-command makes a new one)."))
     elif report.token and report.kind == "init":
         out.print(Text("The token never expires (--token-ttl 0)."))
+    if report.phase_command == "upload-certs" and report.certificate_key:
+        out.print(Text(f"Certificate key: {report.certificate_key}"), soft_wrap=True)
+        out.print(Text("Give it to kubeadm join --control-plane --certificate-key on each new control-plane node."))
     if report.certificate_key_ttl_hours is not None:
+        after = "this upload" if report.phase_command else "init"
         out.print(
             Text(
                 f"The uploaded control-plane certificates and their key are deleted {report.certificate_key_ttl_hours:g} hours "
-                "after init (kubeadm init phase upload-certs --upload-certs uploads them again with a new key)."
+                f"after {after} (kubeadm init phase upload-certs --upload-certs uploads them again with a new key)."
             )
         )
 

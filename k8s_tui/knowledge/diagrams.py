@@ -137,7 +137,7 @@ _CLOSE = Diagram(
         _row("close()"),
         _row("FIN_WAIT_1", _arrow("FIN", ">"), right="CLOSE_WAIT", marks=("orphans",)),
         _row(en="no app owns it now:", zh="应用已不再持有：", marks=("orphans",)),
-        _row(en="an orphan socket", zh="成为孤儿 socket", marks=("orphans",)),
+        _row(en="an orphan socket", zh="成为孤儿套接字", marks=("orphans",)),
         _row(en=_arrow("ACK", "<")),
         _row("FIN_WAIT_2", "waits for peer's FIN", "等待对端的 FIN", marks=("fin-wait-2", "orphans")),
         _row(en="orphan: at most", zh="孤儿连接最多等", marks=("fin-wait-2",)),

@@ -11,6 +11,7 @@ from typing import Literal
 from .catalogue import load_catalogue
 from .schema import Entry, ValueType
 from .values import KernelVersion, SysctlValue, format_value
+from .wrap import is_wide
 
 SectionKind = Literal["summary", "text", "facts", "consequences", "presets", "diagram", "sources", "note"]
 
@@ -65,6 +66,10 @@ LABELS = {
         "example": "for example",
         "memory": "GiB RAM",
         "cpus": "CPUs",
+        "absent": "none: this kernel has no such key",
+        "netns_from": "per network namespace from {v}, global before",
+        "netns_since": "since {v}; global before",
+        "on_host": "on this host",
     },
     "zh": {
         "what": "内核如何使用该值",
@@ -99,16 +104,52 @@ LABELS = {
         "notset": "（不设置）",
         "sources": "来源",
         "diagram": "作用位置",
-        "since": "自",
-        "unknown_before": "此前",
+        "since": "起",
+        "unknown_before": "更早",
         "on_kernel": "内核",
         "namespaces": "命名空间",
         "computed": "启动时计算",
         "example": "例如",
         "memory": "GiB 内存",
         "cpus": "个 CPU",
+        "absent": "无：该内核没有这个参数",
+        "netns_from": "{v} 起按网络命名空间隔离，此前为全局",
+        "netns_since": "{v} 起；此前为全局",
+        "on_host": "本机实际值",
     },
 }
+
+
+# the value types and units, as a reader of each language says them
+TYPE_NAMES = {
+    "en": {"bool": "bool", "int": "int", "enum": "enum", "pair": "pair", "triple": "triple", "ports": "ports"},
+    "zh": {"bool": "开关（0 或 1）", "int": "整数", "enum": "枚举", "pair": "两个整数", "triple": "三个整数",
+           "ports": "端口及端口范围列表"},
+}
+UNIT_NAMES = {
+    "en": {"seconds": "seconds", "count": "count", "bytes": "bytes", "pages": "pages", "entries": "entries", "ports": "ports",
+           "percent": "percent", "connections": "connections", "packets": "packets", "keys": "keys",
+           "milliseconds": "milliseconds"},
+    "zh": {"seconds": "秒", "count": "个数", "bytes": "字节", "pages": "页", "entries": "条目数", "ports": "端口数",
+           "percent": "百分比", "connections": "连接数", "packets": "包数", "keys": "密钥数",
+           "milliseconds": "毫秒"},
+}
+# what each source backs, named in the reader's language
+FACT_NAMES = {
+    "zh": {"default": "默认值", "range": "取值范围", "netns": "命名空间", "pod_inherits": "Pod 继承", "pod_sysctl": "Pod 设置",
+           "module": "内核模块", "added_in": "引入版本", "removed_in": "移除版本", "overwritten_by": "覆盖者",
+           "behaviour": "行为", "preset": "预设"},
+}
+# punctuation: Chinese text takes full-width colons and brackets, with no space after them
+PUNCT = {
+    "en": {"colon": ": ", "open": " (", "close": ")", "list": ", "},
+    "zh": {"colon": "：", "open": "（", "close": "）", "list": "、"},
+}
+
+
+def since(version: str, lang: str) -> str:
+    """"since 4.18" / "4.18 起"."""
+    return f"{version} {LABELS['zh']['since']}" if lang == "zh" else f"{LABELS['en']['since']} {version}"
 
 
 def _fmt(v: object) -> str:
@@ -117,25 +158,40 @@ def _fmt(v: object) -> str:
     return format_value(v) if isinstance(v, (int, tuple, str)) else str(v)
 
 
-def fact_lines(e: Entry, lang: str = "en", kernel: KernelVersion | None = None) -> list[str]:
-    """The facts of a key; with a kernel, the default is that kernel's (its default_changes)."""
+def fact_lines(e: Entry, lang: str = "en", kernel: KernelVersion | None = None, host_value: object | None = None) -> list[str]:
+    """The facts of a key in one language; with a kernel, the default is that kernel's
+    (``Entry.default_for``); ``host_value`` is the value probed on a host, shown beside a default
+    the kernel computes at boot."""
     L = LABELS[lang]
-    out = [f"{L['type']}: {e.type.value}" + (f" ({e.unit})" if e.unit else "")]
+    P = PUNCT[lang]
+    c = P["colon"]
+
+    def paren(text: str | None) -> str:
+        return f"{P['open']}{text}{P['close']}" if text else ""
+
+    unit = UNIT_NAMES[lang].get(e.unit) if e.unit else None
+    out = [f"{L['type']}{c}{TYPE_NAMES[lang][e.type.value]}" + paren(unit)]
     if e.type is ValueType.enum and e.allowed:
-        out.append(f"{L['allowed']}:")
+        out.append(f"{L['allowed']}{c.rstrip()}")
         for a in e.allowed:
-            since = f" [{L['since']} {a.since_kernel}]" if a.since_kernel else ""
-            out.append(f"  {a.value} = {a.zh if lang == 'zh' else a.en}{since}")
+            meaning = a.zh if lang == "zh" else a.en
+            gap = "" if lang == "zh" and meaning and is_wide(meaning[-1]) else " "  # no space after "）"
+            when = f"{gap}[{since(a.since_kernel, lang)}]" if a.since_kernel else ""
+            out.append(f"  {a.value} = {meaning}{when}")
     elif e.min is not None or e.max is not None:
-        out.append(f"{L['range']}: {e.min} .. {e.max}")
-    note = f" ({e.default_note})" if e.default_note else ""
-    older = kernel is not None and e.default_changes and e.default_for(kernel) != e.default_changes[-1].value
-    if older:  # that kernel's default differs from today's (somaxconn on 4.19: 128)
-        out.append(f"{L['default']} ({L['on_kernel']} {kernel}): {_fmt(e.default_for(kernel))}{note}")
+        out.append(f"{L['range']}{c}{e.min} .. {e.max}")
+    note = paren(e.default_note_in(lang))
+    on_kernel = e.default_for(kernel)
+    onk = paren(f"{L['on_kernel']} {kernel}")
+    if kernel is not None and on_kernel is None:  # tcp_tw_recycle on 4.12 and later
+        out.append(f"{L['default']}{onk}{c}{L['absent']}")
+    elif kernel is not None and e.default_changes and on_kernel != e.default_changes[-1].value:
+        # that kernel's default differs from today's (somaxconn on 4.19: 128)
+        out.append(f"{L['default']}{onk}{c}{_fmt(on_kernel)}{note}")
     elif e.default_formula is not None:
-        out.append(f"{L['default']}: {L['computed']}: {e.default_formula.expr}{note}")
+        out.append(f"{L['default']}{c}{L['computed']}{c}{e.default_formula.expr}{note}")
         for ex in e.default_formula.examples:
-            machine = ", ".join(
+            machine = P["list"].join(
                 part
                 for part in (
                     f"{ex.memory_gib} {L['memory']}" if ex.memory_gib is not None else "",
@@ -143,39 +199,50 @@ def fact_lines(e: Entry, lang: str = "en", kernel: KernelVersion | None = None) 
                 )
                 if part
             )
-            out.append(f"  {L['example']} {machine}: {_fmt(ex.value)}")
+            out.append(f"  {L['example']} {machine}{c}{'~' if ex.about else ''}{_fmt(ex.value)}")
+        if host_value is not None:
+            out.append(f"  {L['on_host']}{c}{_fmt(host_value)}")
     elif kernel is not None and e.default_changes:
-        out.append(f"{L['default']} ({L['on_kernel']} {kernel}): {_fmt(e.default_for(kernel))}{note}")
+        out.append(f"{L['default']}{onk}{c}{_fmt(on_kernel)}{note}")
     else:
-        out.append(f"{L['default']}: {_fmt(e.default)}{note}")
+        out.append(f"{L['default']}{c}{_fmt(e.default)}{note}")
     if e.default_changes:
         parts = []
-        for c in e.default_changes:
-            when = f"{L['since']} {c.since_kernel}" if c.since_kernel not in ("0", "") else L["unknown_before"]
-            parts.append(f"{_fmt(c.value)} ({when})")
-        out.append(f"{L['history']}: " + ", ".join(parts))
-    out.append(f"{L['scope']}: {L['netns'] if e.netns else L['global']}")
-    if e.netns:
-        out.append(f"{L['pods']}: {L['inherits'] if e.pod_inherits else L['fresh']}" + (f" ({e.pod_inherits_note})" if e.pod_inherits_note else ""))
-    elif e.pod_inherits_note:  # a global key can still have a namespace story (pid_max per PID namespace since 6.14)
-        out.append(f"{L['namespaces']}: {e.pod_inherits_note}")
+        for ch in e.default_changes:
+            when = since(ch.since_kernel, lang) if ch.since_kernel not in ("0", "") else L["unknown_before"]
+            why = ch.note_in(lang)
+            parts.append(f"{_fmt(ch.value)}{paren(when + (('；' if lang == 'zh' else '; ') + why if why else ''))}")
+        out.append(f"{L['history']}{c}" + P["list"].join(parts))
+    per_ns = e.netns_on(kernel)
+    scope = L["netns"] if per_ns else L["global"]
+    if e.netns_since:  # global on older kernels: say from which kernel on it is per namespace
+        scope += paren(L["netns_since" if per_ns else "netns_from"].format(v=e.netns_since))
+    out.append(f"{L['scope']}{c}{scope}")
+    pin = e.pod_inherits_note_in(lang)
+    if e.netns and per_ns:
+        out.append(f"{L['pods']}{c}{L['inherits'] if e.pod_inherits else L['fresh']}" + paren(pin))
+    elif pin:  # a global key (or one still global on that kernel) can still have a namespace story
+        out.append(f"{L['namespaces']}{c}{pin}")
     if e.pod_sysctl is None:
-        out.append(f"{L['podset']}: {L['podset_no']}")
-    elif e.pod_sysctl.safe:
-        since = f" ({L['since']} Kubernetes {e.pod_sysctl.since})" if e.pod_sysctl.since else ""
-        out.append(f"{L['podset']}: {L['podset_yes']}{since}")
+        out.append(f"{L['podset']}{c}{L['podset_no']}")
     else:
-        out.append(f"{L['podset']}: {L['podset_unsafe']}")
+        if e.pod_sysctl.safe:
+            k8s = paren(since(f"Kubernetes {e.pod_sysctl.since}", lang)) if e.pod_sysctl.since else ""
+            out.append(f"{L['podset']}{c}{L['podset_yes']}{k8s}")
+        else:
+            out.append(f"{L['podset']}{c}{L['podset_unsafe']}")
+        if e.pod_sysctl.note_in(lang):
+            out.append(f"  {e.pod_sysctl.note_in(lang)}")
     if e.requires_module:
-        out.append(f"{L['module']}: {e.requires_module}")
+        out.append(f"{L['module']}{c}{e.requires_module}")
     if e.added_in:
-        out.append(f"{L['added']}: {e.added_in}")
+        out.append(f"{L['added']}{c}{e.added_in}")
     if e.removed_in:
-        out.append(f"{L['removed']}: {e.removed_in}")
+        out.append(f"{L['removed']}{c}{e.removed_in}")
     for o in e.overwritten_by:
-        out.append(f"{L['overwritten']}: {o.component}: {o.how_zh if lang == 'zh' else o.how_en}")
+        out.append(f"{L['overwritten']}{c}{o.component}{c}{o.how_zh if lang == 'zh' else o.how_en}")
     if e.protect_kernel_defaults:
-        out.append(f"{L['pkd']}: {L['pkd_yes']}")
+        out.append(f"{L['pkd']}{c}{L['pkd_yes']}")
     return out
 
 
@@ -188,7 +255,7 @@ def preset_lines(key: str, lang: str = "en", proxy_mode: str | None = "ipvs") ->
     for p in load_presets().values():
         v = p.resolve(proxy_mode).values.get(key)
         shown = format_value(v) if v is not None else L["notset"]
-        out.append(f"{p.title}: {shown}")
+        out.append(f"{p.title_in(lang)}{PUNCT[lang]['colon']}{shown}")
         r = p.reasons.get(key)
         if r is not None and v is not None:
             out.append(f"    {r.zh if lang == 'zh' else r.en}")
@@ -203,12 +270,15 @@ def explain(
     kernel: KernelVersion | None = None,
     *,
     with_presets: bool = True,
+    host_value: SysctlValue | None = None,
 ) -> list[Section]:
+    """The sections of one key's explanation in ``lang``; ``kernel`` picks that kernel's facts,
+    ``host_value`` (the value probed on a host) is shown beside a default computed at boot."""
     e = load_catalogue().get(key)
     L = LABELS[lang]
     w = e.words(lang)
     on_kernel = e.default_for(kernel)
-    shown_value = value if value is not None else (on_kernel if not isinstance(on_kernel, str) else e.default)
+    shown_value = value if value is not None else (on_kernel if on_kernel is not None and not isinstance(on_kernel, str) else e.default)
     sections = [
         Section("summary", key, [w.summary]),
         Section("text", L["what"], [w.what]),
@@ -227,7 +297,7 @@ def explain(
         conseq = []
     if conseq:
         sections.append(Section("consequences", f"{L['consequences']} {_fmt(shown_value)}", conseq))
-    sections.append(Section("facts", L["facts"], fact_lines(e, lang, kernel)))
+    sections.append(Section("facts", L["facts"], fact_lines(e, lang, kernel, host_value)))
     if with_presets:
         sections.append(Section("presets", L["presets"], preset_lines(key, lang)))
     if e.diagram:
@@ -238,5 +308,6 @@ def explain(
             sections.append(Section("diagram", L["diagram"], [r[0] for r in rows], [r[1] for r in rows]))
         except ImportError:
             pass
-    sections.append(Section("sources", L["sources"], [f"{s.fact}: {s.ref}" for s in e.sources]))
+    names = FACT_NAMES.get(lang, {})
+    sections.append(Section("sources", L["sources"], [f"{names.get(s.fact, s.fact)}{PUNCT[lang]['colon']}{s.ref}" for s in e.sources]))
     return sections

@@ -13,6 +13,29 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 KERNEL_VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+_AFTER_PUNCT = re.compile(r"([，。、；：！？（《“”」』）])[ \t\n]+")
+_BEFORE_PUNCT = re.compile(r"[ \t\n]+([，。、；：！？）》”」』])")
+_BETWEEN_CJK = re.compile(r"([\u3400-\u9fff])[ \t\n]+(?=[\u3400-\u9fff])")
+
+
+def tidy_zh(text: str) -> str:
+    """Chinese text as written: YAML folds a line break into a space, and Chinese has none after
+    its punctuation or between two characters ("内存， 后者" -> "内存，后者")."""
+    text = _AFTER_PUNCT.sub(r"\1", text)
+    text = _BEFORE_PUNCT.sub(r"\1", text)
+    return _BETWEEN_CJK.sub(r"\1", text)
+
+
+def both_languages(where: str, en: str | None, zh: str | None) -> None:
+    """A text a reader sees exists in both languages or in neither, and the Chinese one is Chinese."""
+    if (en is None) != (zh is None):
+        missing = "Chinese (…_zh / note_zh)" if zh is None else "English"
+        raise ValueError(f"{where}: has one language only; add the {missing} text")
+    if zh is not None and not CJK_RE.search(zh):
+        raise ValueError(f"{where}: the Chinese text holds no Chinese: {zh!r}")
 K8S_VERSION_RE = re.compile(r"^1\.\d+$")
 
 
@@ -34,6 +57,9 @@ class Group(str, Enum):
     def title(self) -> str:
         return GROUP_TITLES[self]
 
+    def title_in(self, lang: str = "en") -> str:
+        return GROUP_TITLES_ZH[self] if lang == "zh" else GROUP_TITLES[self]
+
 
 GROUP_TITLES = {
     Group.forwarding: "Forwarding and bridge",
@@ -46,6 +72,19 @@ GROUP_TITLES = {
     Group.memory: "Memory",
     Group.files: "Files and processes",
     Group.kernel: "Kernel panics and keys",
+}
+
+GROUP_TITLES_ZH = {
+    Group.forwarding: "转发与网桥",
+    Group.setup: "连接建立",
+    Group.teardown: "连接关闭与 TIME_WAIT",
+    Group.keepalive: "保活（keepalive）",
+    Group.buffers: "缓冲区与队列",
+    Group.conntrack: "连接跟踪（conntrack）",
+    Group.neighbour: "邻居表",
+    Group.memory: "内存",
+    Group.files: "文件与进程",
+    Group.kernel: "内核 panic 与密钥",
 }
 
 
@@ -83,6 +122,11 @@ class Text(BaseModel):
     en: Words
     zh: Words
 
+    @field_validator("zh")
+    @classmethod
+    def _tidy(cls, w: Words) -> Words:
+        return w.model_copy(update={k: tidy_zh(v) for k, v in w.model_dump().items() if v})
+
 
 class EnumValue(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -90,6 +134,11 @@ class EnumValue(BaseModel):
     en: str
     zh: str
     since_kernel: str | None = None  # kernel version that added this value
+
+    @field_validator("zh")
+    @classmethod
+    def _tidy(cls, v: str) -> str:
+        return tidy_zh(v)
 
 
 def kernel_key(version: str) -> tuple[int, int, int] | None:
@@ -109,12 +158,21 @@ class DefaultChange(BaseModel):
     since_kernel: str  # "0" for "as far back as we know"
     value: int | list[int] | str
     note: str | None = None
+    note_zh: str | None = None
 
     @field_validator("since_kernel")
     @classmethod
     def _since(cls, v: str) -> str:
         kernel_key(v)
         return v
+
+    @model_validator(mode="after")
+    def _both(self) -> DefaultChange:
+        both_languages(f"default change since {self.since_kernel}", self.note, self.note_zh)
+        return self
+
+    def note_in(self, lang: str) -> str | None:
+        return self.note_zh if lang == "zh" else self.note
 
 
 class FormulaExample(BaseModel):
@@ -146,6 +204,11 @@ class Overwriter(BaseModel):
     how_en: str
     how_zh: str
 
+    @field_validator("how_zh")
+    @classmethod
+    def _tidy(cls, v: str) -> str:
+        return tidy_zh(v)
+
 
 class PodSysctl(BaseModel):
     """Whether a pod may set the key itself through its securityContext."""
@@ -154,6 +217,15 @@ class PodSysctl(BaseModel):
     safe: bool  # in the kubelet's safe set (allowed without --allowed-unsafe-sysctls)
     since: str | None = None  # Kubernetes minor version that put it in the safe set, "1.29"
     note: str | None = None
+    note_zh: str | None = None
+
+    @model_validator(mode="after")
+    def _both(self) -> PodSysctl:
+        both_languages("pod_sysctl", self.note, self.note_zh)
+        return self
+
+    def note_in(self, lang: str) -> str | None:
+        return self.note_zh if lang == "zh" else self.note
 
 
 class Source(BaseModel):
@@ -187,7 +259,7 @@ class Entry(BaseModel):
     key: str
     group: Group
     type: ValueType
-    unit: Literal["", "seconds", "count", "bytes", "pages", "entries", "ports", "percent", "connections", "packets", "keys"] = ""
+    unit: Literal["", "seconds", "count", "bytes", "pages", "entries", "ports", "percent", "connections", "packets", "keys", "milliseconds"] = ""
     # the range the wizard accepts, per element for pair/triple; bool is 0..1
     min: int | None = None
     max: int | None = None
@@ -195,11 +267,15 @@ class Entry(BaseModel):
     default: int | list[int] | str  # the kernel default on a current kernel
     default_changes: list[DefaultChange] = Field(default_factory=list)
     default_note: str | None = None  # e.g. "scales with RAM", "set by module at load time"
+    default_note_zh: str | None = None  # the same in Chinese: every note a reader sees has both
     # computed at boot: the formula and worked examples; `default` is then only one example
     default_formula: DefaultFormula | None = None
-    netns: bool  # per network namespace (True) or global to the host (False)
+    netns: bool  # per network namespace (True) or global to the host (False), on a current kernel
+    # the kernel that made it per network namespace (global before): explain --kernel says which
+    netns_since: str | None = None
     pod_inherits: bool  # a new pod netns copies the node's value (True) or starts from the default (False)
     pod_inherits_note: str | None = None
+    pod_inherits_note_zh: str | None = None
     pod_sysctl: PodSysctl | None = None  # None: not namespaced in Kubernetes' sense, a pod can't set it
     requires_module: str | None = None  # br_netfilter, nf_conntrack
     added_in: str | None = None  # kernel version that added the key
@@ -212,7 +288,7 @@ class Entry(BaseModel):
     sources: list[Source] = Field(min_length=1)
     text: Text
 
-    @field_validator("added_in", "removed_in")
+    @field_validator("added_in", "removed_in", "netns_since")
     @classmethod
     def _kernel_version(cls, v: str | None) -> str | None:
         if v is not None and not KERNEL_VERSION_RE.match(v):
@@ -230,6 +306,15 @@ class Entry(BaseModel):
         for s in self.sources:
             if s.fact not in SOURCE_FACTS:
                 raise ValueError(f"{self.key}: unknown source fact {s.fact!r}; use one of {sorted(SOURCE_FACTS)}")
+        both_languages(f"{self.key}: default_note", self.default_note, self.default_note_zh)
+        both_languages(f"{self.key}: pod_inherits_note", self.pod_inherits_note, self.pod_inherits_note_zh)
+        for o in self.overwritten_by:
+            both_languages(f"{self.key}: overwritten_by {o.component}", o.how_en, o.how_zh)
+        if self.allowed:
+            for a in self.allowed:
+                both_languages(f"{self.key}: allowed {a.value}", a.en, a.zh)
+        for name in Words.model_fields:
+            both_languages(f"{self.key}: text.zh.{name}", getattr(self.text.en, name), getattr(self.text.zh, name))
         if self.diagram_mark and not self.diagram:
             raise ValueError(f"{self.key}: diagram_mark without diagram")
         if self.default_changes:
@@ -240,14 +325,30 @@ class Entry(BaseModel):
                 raise ValueError(f"{self.key}: default_changes must be in kernel order, one \"0\" entry first")
         return self
 
-    def default_for(self, kernel: object | None) -> int | list[int] | str:
-        """The kernel default on that kernel: the last default change at or before it.
+    def exists_on(self, kernel: object | None) -> bool:
+        """Whether that kernel has the key (added_in <= kernel < removed_in); None: a current kernel
+        is not asked about, so True."""
+        if kernel is None:
+            return True
+        k = (kernel.major, kernel.minor, getattr(kernel, "patch", 0))  # type: ignore[attr-defined]
+        added = kernel_key(self.added_in) if self.added_in else None
+        removed = kernel_key(self.removed_in) if self.removed_in else None
+        return not (added is not None and k < added) and not (removed is not None and k >= removed)
+
+    def default_for(self, kernel: object | None) -> int | list[int] | str | None:
+        """The kernel default on that kernel: the last default change at or before it, or None
+        when that kernel has no such key (tcp_tw_recycle on 4.12 and later, tcp_syn_linear_timeouts
+        before 6.5).
 
         ``kernel`` is a ``KernelVersion`` (anything with major, minor, patch); None means a current
         kernel, whose default is ``default``. The one rule for a default on a given kernel: explain,
         the tuning table and the demo's probes all ask here.
         """
-        if kernel is None or not self.default_changes:
+        if kernel is None:
+            return self.default
+        if not self.exists_on(kernel):
+            return None
+        if not self.default_changes:
             return self.default
         k = (kernel.major, kernel.minor, getattr(kernel, "patch", 0))  # type: ignore[attr-defined]
         value = self.default_changes[0].value
@@ -256,6 +357,23 @@ class Entry(BaseModel):
             if since is not None and k >= since:
                 value = change.value
         return value
+
+    def netns_on(self, kernel: object | None) -> bool:
+        """Per network namespace on that kernel (None: a current kernel). tcp_tw_recycle was per
+        namespace only in 4.11, its last release: netns_since 4.11, removed_in 4.12."""
+        if kernel is None:
+            return self.netns
+        if self.netns_since is None:
+            return self.netns
+        k = (kernel.major, kernel.minor, getattr(kernel, "patch", 0))  # type: ignore[attr-defined]
+        since = kernel_key(self.netns_since)
+        return since is not None and k >= since and self.exists_on(kernel)
+
+    def default_note_in(self, lang: str) -> str | None:
+        return self.default_note_zh if lang == "zh" else self.default_note
+
+    def pod_inherits_note_in(self, lang: str) -> str | None:
+        return self.pod_inherits_note_zh if lang == "zh" else self.pod_inherits_note
 
     def words(self, lang: str = "en") -> Words:
         return self.text.zh if lang == "zh" else self.text.en

@@ -7,12 +7,15 @@ disagree.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..knowledge.schema import CJK_RE, tidy_zh
 
 from ..yamlio import InputError, line_of, load_yaml, plain
 from .tuning import TuningProfile
@@ -26,10 +29,22 @@ def presets_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "presets"
 
 
+def _chinese(v: str) -> str:
+    """A Chinese text: holds Chinese, and no space YAML folding left after its punctuation."""
+    if not CJK_RE.search(v):
+        raise ValueError(f"the Chinese text holds no Chinese: {v!r}")
+    return tidy_zh(v)
+
+
 class Reason(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    en: str
-    zh: str
+    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1)
+
+    @field_validator("zh")
+    @classmethod
+    def _zh(cls, v: str) -> str:
+        return _chinese(v)
 
 
 class ConditionalBlock(BaseModel):
@@ -43,6 +58,7 @@ class Preset(BaseModel):
 
     name: str
     title: str
+    title_zh: str = Field(min_length=1)  # every name a reader sees exists in both languages
     version: str
     source: str
     file_name: str | None = None  # the sysctl.d file the tool writes
@@ -51,6 +67,25 @@ class Preset(BaseModel):
     values: TuningProfile
     conditional: list[ConditionalBlock] = Field(default_factory=list)
     reasons: dict[str, Reason] = Field(default_factory=dict)
+
+    @field_validator("description_zh")
+    @classmethod
+    def _description_zh(cls, v: str) -> str:
+        return _chinese(v)
+
+    @model_validator(mode="after")
+    def _title_zh(self) -> Preset:
+        # a title that is a tool's name and version ("kubeasz 3.6.5") reads the same in Chinese;
+        # one with English words ("kernel defaults") needs its Chinese title
+        if self.title_zh == self.title and re.search(r"[a-z]{3,} [a-z]{3,}", self.title):
+            raise ValueError(f"title_zh: {self.title!r} needs a Chinese title")
+        return self
+
+    def title_in(self, lang: str = "en") -> str:
+        return self.title_zh if lang == "zh" else self.title
+
+    def description_in(self, lang: str = "en") -> str:
+        return self.description_zh if lang == "zh" else self.description_en
 
     def resolve(self, proxy_mode: str | None = None) -> TuningProfile:
         """The values a host gets under this preset; conditional blocks need their condition met."""

@@ -14,13 +14,14 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ..knowledge.explain import Section
+from ..knowledge.wrap import wrap
 
 TITLE_STYLE = "bold $accent"
 MARK_STYLE = "bold reverse"
 
 
 def hang(line: Content, width: int, first: str = "  ", rest: str = "    ") -> list[Content]:
-    """Wrap a list line with a hanging indent, so each fact reads as one item."""
+    """Wrap a styled list line (Content) with a hanging indent, so each item reads as one."""
     if width <= len(rest) + 8:
         return [Content(first) + line]
     parts = line.wrap(width - len(rest))
@@ -33,6 +34,44 @@ def hang(line: Content, width: int, first: str = "  ", rest: str = "    ") -> li
     return out
 
 
+def hang_text(line: str, width: int, first: str = "  ", rest: str = "    ", style: str = "") -> list[Content]:
+    """Wrap a list line of knowledge text with a hanging indent. Wrapped by knowledge.wrap
+    (breaks between CJK characters too, widths in cells); plain text, so "[since 4.18]" is shown
+    as written, never read as markup."""
+    if width <= len(rest) + 8:
+        parts = [first + line]
+    else:
+        parts = wrap(first + line, width, hang=len(rest) - len(first))
+    return [Content.styled(p, style) if style else Content(p) for p in parts]
+
+
+def wrap_content(content: Content, width: int) -> Content:
+    """Styled text wrapped to ``width`` cells the way knowledge.wrap breaks lines (between CJK
+    characters too), keeping its styles: for a mixed Chinese sentence that Textual would break only
+    at spaces."""
+    if width <= 8:
+        return content
+    plain = content.plain
+    # where each wrapped line starts in the text: counted in non-space characters, because the
+    # wrapper folds runs of spaces at a line break
+    solid = [i for i, ch in enumerate(plain) if ch != " "]
+    starts, seen = [], 0
+    for line in wrap(plain, width):
+        if seen >= len(solid):
+            break
+        starts.append(solid[seen])
+        seen += sum(1 for ch in line if ch != " ")
+    pieces = content.divide(starts[1:]) if len(starts) > 1 else [content]
+    return Content("\n").join(p.rstrip() for p in pieces)
+
+
+def text_lines(line: str, width: int, style: str = "") -> list[Content]:
+    """A paragraph, wrapped to ``width`` cells at spaces and between CJK characters (Textual,
+    like Rich, breaks only at spaces and would end a line early before a run of Chinese)."""
+    parts = wrap(line, width) if width else [line]
+    return [Content.styled(p, style) if style else Content(p) for p in parts]
+
+
 def render_sections(
     sections: Iterable[Section], *, current_preset: str | None = None, width: int = 0
 ) -> tuple[list[Content], list[Content], list[Content]]:
@@ -41,10 +80,10 @@ def render_sections(
     With a width, list sections (facts, presets, consequences, sources) wrap with a hanging indent.
     """
 
-    def item(line: Content, indent: str = "  ") -> list[Content]:
+    def item(line: str, indent: str = "  ", style: str = "") -> list[Content]:
         if width:
-            return hang(line, width, indent, indent + "  ")
-        return [Content(indent) + line]
+            return hang_text(line, width, indent, indent + "  ", style)
+        return [Content.styled(indent + line, style) if style else Content(indent + line)]
 
     before: list[Content] = []
     diagram: list[Content] = []
@@ -53,8 +92,9 @@ def render_sections(
     for s in sections:
         out = after if seen_diagram else before
         if s.kind == "summary":
-            out.append(Content.styled(s.title, "bold"))
-            out += [Content(line) for line in s.lines]
+            out += text_lines(s.title, width, "bold")
+            for line in s.lines:
+                out += text_lines(line, width)
             out.append(Content(""))
             continue
         if s.kind == "diagram":
@@ -71,16 +111,16 @@ def render_sections(
             diagram.append(Content(""))
             continue
         title_style = "bold $warning" if s.kind == "note" else TITLE_STYLE
-        out.append(Content.styled(s.title, title_style))
+        out += text_lines(s.title, width, title_style)
         for line in s.lines:
-            if s.kind == "presets" and current_preset and line.startswith(current_preset + ":"):
-                out += item(Content.styled(line, "bold"), "> ")
+            if s.kind == "presets" and current_preset and line.startswith((current_preset + ":", current_preset + "：")):
+                out += item(line, "> ", "bold")
             elif s.kind in ("facts", "presets", "sources", "consequences"):
                 stripped = line.lstrip(" ")
                 extra = " " * (len(line) - len(stripped))
-                out += item(Content(stripped), "  " + extra)
+                out += item(stripped, "  " + extra)
             else:
-                out.append(Content(line))
+                out += text_lines(line, width)
         out.append(Content(""))
     return before, diagram, after
 

@@ -147,12 +147,12 @@ def test_a_bad_preset_names_file_line_key_and_rule(tmp_path):
     from k8s_tui.yamlio import InputError
 
     p = tmp_path / "mine.yaml"
-    p.write_text("title: t\nversion: '1'\nsource: s\ndescription_en: e\ndescription_zh: z\n"
+    p.write_text("title: t\ntitle_zh: t\nversion: '1'\nsource: s\ndescription_en: e\ndescription_zh: 中文\n"
                  "values:\n  net.ipv4.tcp_tw_reuse: 7\n")
     with pytest.raises(InputError) as e:
         load_preset_file(p)
     msg = str(e.value)
-    assert str(p) in msg and "line 6" in msg and "net.ipv4.tcp_tw_reuse" in msg and "0..2" in msg
+    assert str(p) in msg and "line 7" in msg and "net.ipv4.tcp_tw_reuse" in msg and "0..2" in msg
 
 
 def test_every_source_is_one_a_reader_can_open():

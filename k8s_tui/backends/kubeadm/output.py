@@ -354,6 +354,9 @@ class KubeadmReport:
     certificate_key_ttl_hours: float | None = None
     needs_kubelet_journal: bool = False
     hints: list[dict[str, str]] = field(default_factory=list)
+    # the output of one phase subcommand ("kubeadm init phase upload-certs --upload-certs"), which
+    # finishes without init's closing line: the phase it ran, or None for a whole init or join
+    phase_command: str | None = None
 
     @property
     def looks_like_kubeadm(self) -> bool:
@@ -364,10 +367,13 @@ class KubeadmReport:
             or self.preflight_warnings
             or self.error_lines
             or self.join_worker
+            or self.phase_command
         )
 
     def summary(self) -> str:
         what = f"kubeadm {self.kind}" if self.kind != "unknown" else "kubeadm"
+        if self.phase_command and self.status == "succeeded":
+            return f"kubeadm {self.kind if self.kind != 'unknown' else 'init'} phase {self.phase_command} finished"
         if self.status == "succeeded":
             return f"{what} succeeded"
         if self.status == "failed":
@@ -402,6 +408,7 @@ class KubeadmReport:
             "certificate_key_ttl_hours": self.certificate_key_ttl_hours,
             "needs_kubelet_journal": self.needs_kubelet_journal,
             "hints": [dict(h) for h in self.hints],
+            "phase_command": self.phase_command,
         }
 
 
@@ -521,6 +528,38 @@ def _error_lines(lines: list[str]) -> list[str]:
     return out
 
 
+# what a phase subcommand prints last when it has done its work: the phase is finished, not cut off
+_PHASE_DONE: dict[str, re.Pattern[str]] = {
+    "upload-certs": re.compile(r"^\s*[0-9a-f]{64}\s*$|\[upload-certs\] Using certificate key:\s*[0-9a-f]{64}"),
+    "addons": re.compile(r"\[addons\] Applied essential addon: kube-proxy"),
+    "bootstrap-token": re.compile(r"\[bootstrap-token\] Creating the \"cluster-info\" ConfigMap"),
+    "mark-control-plane": re.compile(r"\[mark-control-plane\] Marking the node .* taints"),
+    "upload-config": re.compile(r"\[kubelet\] Creating a ConfigMap \"kubelet-config\""),
+}
+
+
+def _phase_command(lines: list[str], phases: list[str]) -> str | None:
+    """The phase a ``kubeadm init phase NAME`` run finished, or None when this is not one.
+
+    A whole ``kubeadm init`` starts with "[init] Using Kubernetes version" and then runs preflight;
+    a phase subcommand prints neither, only its own phase's lines, and no closing line. It counts
+    as finished when it reached one phase and printed what that phase prints last (the
+    certificate key for upload-certs). Output that is nothing but a certificate key is what
+    ``kubeadm init phase upload-certs --upload-certs`` leaves on standard output.
+    """
+    body = [line for line in lines if line.strip() and not KLOG_RE.match(line)]
+    if not body:
+        return None
+    if any((t := _tag(line)) and t[0] in ("init", "join", "preflight") for line in body):
+        return None
+    if not phases and all(HEX64_RE.match(line) for line in body) and len(body) == 1:
+        return "upload-certs"
+    if len(phases) != 1 or phases[0] not in _PHASE_DONE:
+        return None
+    done = _PHASE_DONE[phases[0]]
+    return phases[0] if any(done.search(line) for line in body) else None
+
+
 def parse_kubeadm_output(text: str, kind: Kind | None = None) -> KubeadmReport:
     """Read a whole saved ``kubeadm init`` or ``kubeadm join`` run."""
     lines = [clean_line(line) for line in text.replace("\r\n", "\n").split("\n")]
@@ -546,7 +585,10 @@ def parse_kubeadm_output(text: str, kind: Kind | None = None) -> KubeadmReport:
         or any(NOT_HEALTHY_RE.search(e) and "is not healthy after" in e for e in error_lines)
     )
     ok = bool(INIT_OK_RE.search(text_all) or JOIN_OK_RE.search(text_all))
-    status: Status = "failed" if failed else ("succeeded" if ok else "incomplete")
+    phase_command = None if failed or ok else _phase_command(lines, progress.phases_reached)
+    if phase_command:
+        kind = "init" if kind == "unknown" else kind
+    status: Status = "failed" if failed else ("succeeded" if ok or phase_command else "incomplete")
 
     failed_phase, failed_subphase = progress.failed_phase, progress.failed_subphase
     if failed and failed_phase is None:
@@ -589,6 +631,8 @@ def parse_kubeadm_output(text: str, kind: Kind | None = None) -> KubeadmReport:
                 if mk := HEX64_RE.match(nxt):
                     cert_key = mk.group("k")
             break
+    if cert_key is None and phase_command == "upload-certs":
+        cert_key = next((m.group("k") for line in lines if (m := HEX64_RE.match(line))), None)
     certs_uploaded = kind != "join" and bool(
         re.search(r"\[upload-certs\] Storing the certificates|uploaded-certs will be deleted", text_all) or cert_key
     )
@@ -625,6 +669,7 @@ def parse_kubeadm_output(text: str, kind: Kind | None = None) -> KubeadmReport:
         certs_uploaded=certs_uploaded,
         token_ttl_hours=token_ttl,
         certificate_key_ttl_hours=cert_ttl,
+        phase_command=phase_command,
     )
     report.needs_kubelet_journal = status == "failed" and (
         failed_phase in ("wait-control-plane", "kubelet-start")
