@@ -619,15 +619,15 @@ def _timestamps(value: object, context: Mapping[str, object], kernel: KernelVers
         return [
             _t(
                 lang,
-                "Timestamps are on but carry the host's clock without a per-connection offset, which lets an observer estimate uptime and link connections from the same host.",
-                "启用时间戳，但不加每连接的随机偏移，直接携带主机时钟，观察者可以据此估计开机时长并关联来自同一主机的连接。",
+                "Timestamps are on but carry the host's clock without the random offset, which lets an observer estimate uptime and link connections from the same host.",
+                "启用时间戳，但不加随机偏移，直接携带主机时钟，观察者可以据此估计开机时长并关联来自同一主机的连接。",
             )
         ]
     return [
         _t(
             lang,
-            "Timestamps are on with a random offset per connection (the default): 12 extra bytes per segment buy precise RTT, PAWS and safe TIME_WAIT reuse.",
-            "启用时间戳，并对每个连接使用随机偏移（默认）：每个报文多 12 字节，换来精确的 RTT、PAWS 保护和安全的 TIME_WAIT 复用。",
+            "Timestamps are on with a random offset for each pair of source and destination addresses (the default; per connection only in 4.10, commit 28ee1b746f49 changed it in 4.11): 12 extra bytes per segment buy precise RTT, PAWS and safe TIME_WAIT reuse.",
+            "启用时间戳，并为每一对源、目的地址使用一个随机偏移（默认；只有 4.10 是每个连接一个偏移，4.11 的提交 28ee1b746f49 改成了现在这样）：每个报文多 12 字节，换来精确的 RTT、PAWS 保护和安全的 TIME_WAIT 复用。",
         )
     ]
 
