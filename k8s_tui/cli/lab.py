@@ -2,7 +2,10 @@
 throwaway network namespaces, print its timeline as it happens, then measured beside predicted.
 
 Exit 0 when they agree, 1 when they do not (or the lab failed mid-run), 2 for bad input or when
-the lab cannot run here. ``--json`` prints one JSON object as the last line.
+the lab cannot run here. ``--json`` prints one JSON object as the last line, also when the run
+failed: then ``agrees`` is null, ``error`` says why and ``timeline`` holds what happened so far.
+On a terminal a progress bar (elapsed, and the estimate the experiment's prediction gives)
+replaces the experiment's "waiting" lines; elsewhere those lines are printed as they come.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import signal
 import sys
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -26,8 +30,8 @@ from ..lab import (
     parse_request,
     run_request,
 )
-from ..lab.runner import plan_time
-from ..lab.timeline import show_value
+from ..lab.runner import failed_outcome, plan_time
+from ..lab.timeline import Recorder, show_value
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -49,10 +53,55 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_lab)
 
 
-def _print_event(e: Event) -> None:
+def _print_event(e: Event, out: Console = console) -> None:
     when = "   setup  " if e.before_start else f"{e.t:8.3f} s  "
-    console.print(Text.assemble((when, "dim"), (e.text, KIND_STYLE.get(e.kind, ""))), soft_wrap=True)
+    out.print(Text.assemble((when, "dim"), (e.text, KIND_STYLE.get(e.kind, ""))), soft_wrap=True)
     sys.stdout.flush()
+
+
+class ProgressBar:
+    """The experiment's "progress" events as a Rich bar: elapsed of the estimated total. Only on a
+    terminal; elsewhere the events print as lines like any other."""
+
+    def __init__(self, out: Console, quick: bool = False):
+        self.out = out
+        self.quick = quick
+        self.progress: Progress | None = None
+        self.task = None
+
+    def emit(self, e: Event) -> None:
+        if e.kind != "progress" or not self.out.is_terminal or "total" not in e.data:
+            _print_event(e, self.out)
+            return
+        total, elapsed = float(e.data["total"]), float(e.data["elapsed"])
+        if self.progress is None:
+            self.progress = Progress(
+                TextColumn("[dim]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[shown]}"),
+                console=self.out,
+                transient=False,
+            )
+            self.task = self.progress.add_task(e.text.partition(":")[0], total=total, shown="")
+            self.progress.start()
+        left = max(0.0, total - elapsed)
+        shown = f"{elapsed:.0f} s of about {total:g} s" + (f", about {left:.0f} s left" if left >= 1 else "") + (" (--quick)" if self.quick else "")
+        self.progress.update(self.task, completed=min(elapsed, total), total=max(total, elapsed), shown=shown)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def _print_json(d: dict) -> None:
+    sys.stdout.flush()
+    print(json.dumps(d, separators=(",", ":")), flush=True)
+
+
+def _input_error_json(pairs: list[str], error: str) -> dict:
+    return {"experiment": None, "settings": dict(p.partition("=")[::2] for p in pairs), "kernel": platform.release(), "measured": {},
+            "predicted": {}, "agrees": None, "timeline": [], "error": error}
 
 
 def _terminate(signum, frame):
@@ -66,21 +115,34 @@ def cmd_lab(args) -> int:
         plan_time(request, kernel, args.quick)  # too long for --quick or for the lab: say so before anything
     except LabInputError as e:
         err_console.print(Text(f"error: {e}", style="bold red"), soft_wrap=True)
+        if args.json:
+            _print_json(_input_error_json(args.pairs, str(e)))
         return 2
     console.print(Text(f"lab {request.experiment} on linux {kernel}: " + ", ".join(f"{k}={v}" for k, v in request.text_settings().items()), style="bold"))
     previous = signal.signal(signal.SIGTERM, _terminate)  # a plain kill cleans up like Ctrl+C
+    bar = ProgressBar(console, quick=args.quick)
+    rec = Recorder(bar.emit)
+
+    def failed(message: str, code: int) -> int:
+        bar.stop()
+        err_console.print(Text(message, style="bold red"), soft_wrap=True)
+        if args.json:
+            _print_json(failed_outcome(request, kernel, rec, message, args.quick).to_json())
+        return code
+
     try:
-        outcome = run_request(request, kernel, emit=_print_event, quick=args.quick)
+        outcome = run_request(request, kernel, quick=args.quick, rec=rec)
     except (LabUnavailable, LabInputError) as e:
-        err_console.print(Text(f"error: {e}", style="bold red"), soft_wrap=True)
-        return 2
+        return failed(f"error: {e}", 2)
     except LabError as e:
-        err_console.print(Text(f"lab failed: {e} (its namespaces were removed)", style="bold red"), soft_wrap=True)
-        return 1
+        return failed(f"lab failed: {e} (its namespaces were removed)", 1)
     except KeyboardInterrupt:
-        err_console.print("interrupted; the lab's namespaces were removed")
-        return 130
+        return failed("interrupted; the lab's namespaces were removed", 130)
+    except Exception as e:  # a bug: still one JSON object, and the traceback for the report
+        failed(f"lab failed: {type(e).__name__}: {e} (its namespaces were removed)", 1)
+        raise
     finally:
+        bar.stop()
         signal.signal(signal.SIGTERM, previous)
     t = Table(title=f"{outcome.experiment}: measured vs predicted", title_justify="left")
     t.add_column("")
@@ -94,6 +156,5 @@ def cmd_lab(args) -> int:
     verdict = "agree" if outcome.agrees else "DO NOT agree"
     console.print(Text(f"measured and predicted {verdict} (tolerance: {outcome.tolerance})", style="bold green" if outcome.agrees else "bold red"), soft_wrap=True)
     if args.json:
-        sys.stdout.flush()
-        print(json.dumps(outcome.to_json(), separators=(",", ":")), flush=True)
+        _print_json(outcome.to_json())
     return 0 if outcome.agrees else 1

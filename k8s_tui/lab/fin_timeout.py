@@ -17,7 +17,10 @@ from ..knowledge.consequences import KEY_FIN_TIMEOUT
 from ..knowledge.values import KernelVersion, format_value
 from .netns import Lab, inside, read_proc_net
 from .predict import fin_timeout_agree, predict_fin_timeout, timer_tolerance
-from .timeline import Recorder
+from .quick import factor as quick_factor
+from .quick import note as quick_note_text
+from .quick import scaled
+from .timeline import Recorder, wait_until
 from .wire import tcp_state_count
 
 NAME = "tcp_fin_timeout"
@@ -25,20 +28,44 @@ CLIENT, SERVER = "client", "server"
 CLIENT_ADDR, SERVER_ADDR, PORT = "198.18.0.1", "198.18.0.2", 8082
 POLL_S = 0.02
 FIN_WAIT1, FIN_WAIT2 = "04", "05"
-PROGRESS_EVERY_S = 5.0
 DEFAULT_FIN_TIMEOUT = 60
 
 
-def expected_seconds(settings: dict[str, Any], kernel: KernelVersion | None) -> float:
-    return predict_fin_timeout(int(settings.get(KEY_FIN_TIMEOUT, DEFAULT_FIN_TIMEOUT)))["fin_wait2_s"]
+TAKES_QUICK = True
 
 
-def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: Recorder, deadline: float) -> tuple[dict, dict, bool, str]:
+def run_value(settings: dict[str, Any], quick: bool = False) -> tuple[int, str | None]:
+    """The tcp_fin_timeout the client namespace gets and, when --quick scaled it, the note."""
+    given = int(settings.get(KEY_FIN_TIMEOUT, DEFAULT_FIN_TIMEOUT))
+    by = quick_factor(given) if quick else 1
+    if by == 1:
+        return given, None
+    ran = scaled(given, by)
+    return ran, quick_note_text({KEY_FIN_TIMEOUT: ran}, {KEY_FIN_TIMEOUT: given}, by, float(given))
+
+
+def quick_note(settings: dict[str, Any]) -> str:
+    return run_value(settings, True)[1] or "--quick: short enough to run at full length"
+
+
+def expected_seconds(settings: dict[str, Any], kernel: KernelVersion | None, quick: bool = False) -> float:
+    return predict(settings, kernel, quick)["fin_wait2_s"]
+
+
+def predict(settings: dict[str, Any], kernel: KernelVersion | None, quick: bool = False) -> dict[str, Any]:
+    return predict_fin_timeout(run_value(settings, quick)[0])
+
+
+def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: Recorder, deadline: float, quick: bool = False) -> tuple[dict, dict, bool, str]:
     lab.add(CLIENT)
     lab.add(SERVER)
     lab.link(CLIENT, "c0", f"{CLIENT_ADDR}/30", SERVER, "s0", f"{SERVER_ADDR}/30")
-    for key, value in settings.items():
-        lab.sysctl(CLIENT, key, format_value(value))
+    value, scaled_note = run_value(settings, quick)
+    for key, v in settings.items():
+        lab.sysctl(CLIENT, key, format_value(value if key == KEY_FIN_TIMEOUT else v))
+    if scaled_note:
+        lab.sysctl(CLIENT, KEY_FIN_TIMEOUT, str(value))
+        rec.add("note", scaled_note)
     fin_timeout = int(lab.read_sysctl(CLIENT, KEY_FIN_TIMEOUT))
     rec.add("setup", f"client namespace: {KEY_FIN_TIMEOUT}={fin_timeout}")
     predicted = predict_fin_timeout(fin_timeout)
@@ -66,24 +93,24 @@ def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: R
         t0 = rec.zero()
         client.close()
         rec.add("state", "client: close() sends FIN; no process holds the socket any more (orphaned)")
-        next_progress = PROGRESS_EVERY_S
-        while gone is None:
-            if time.monotonic() > deadline:
-                rec.add("note", "hard time limit reached: the connection is still in FIN_WAIT_2")
-                break
-            fw1, fw2 = states()
-            if fw2 and not seen_fw2:
-                seen_fw2 = True
-                rec.add("state", "client: FIN ACKed by the server, FIN_WAIT_1 -> FIN_WAIT_2, waiting for the server's FIN")
-            elif seen_fw2 and not fw2 and not fw1:
-                gone = time.monotonic() - t0
-                rec.add("state", f"client: FIN_WAIT_2 connection removed after {gone:.3f} s")
-                break
-            elapsed = time.monotonic() - t0
-            if elapsed >= next_progress:
-                rec.add("progress", f"waiting: {elapsed:.0f} s of about {predicted['fin_wait2_s']:g} s", elapsed=round(elapsed, 1))
-                next_progress += PROGRESS_EVERY_S
-            time.sleep(POLL_S)
+
+        def step(wait: float) -> bool:
+            nonlocal gone, seen_fw2
+            until = time.monotonic() + wait
+            while True:
+                fw1, fw2 = states()
+                if fw2 and not seen_fw2:
+                    seen_fw2 = True
+                    rec.add("state", "client: FIN ACKed by the server, FIN_WAIT_1 -> FIN_WAIT_2, waiting for the server's FIN")
+                elif seen_fw2 and not fw2 and not fw1:
+                    gone = time.monotonic() - t0
+                    rec.add("state", f"client: FIN_WAIT_2 connection removed after {gone:.3f} s")
+                    return True
+                if time.monotonic() + POLL_S > until:
+                    return False
+                time.sleep(POLL_S)
+
+        wait_until(rec, step, deadline=deadline, expected_s=predicted["fin_wait2_s"], timeout_note="hard time limit reached: the connection is still in FIN_WAIT_2")
     finally:
         client.close()
         for s in (peer, listener):

@@ -26,8 +26,12 @@ TAKES_QUICK = True
 QUICK_NOTE = "--quick: each echo waits 0.5 s instead of 1 s for its reply"
 
 
-def expected_seconds(settings: dict[str, Any], kernel: KernelVersion | None) -> float:
-    return (PROBES + 1) * WAIT_S
+def expected_seconds(settings: dict[str, Any], kernel: KernelVersion | None, quick: bool = False) -> float:
+    return (PROBES + 1) * (WAIT_S / 2 if quick else WAIT_S)
+
+
+def predict(settings: dict[str, Any], kernel: KernelVersion | None, quick: bool = False) -> dict[str, Any]:
+    return predict_ip_forward(int(settings.get(KEY, 0)))
 
 
 def _ip_counters(lab: Lab) -> dict[str, int]:

@@ -20,13 +20,15 @@ from ..knowledge.consequences import DEFAULT_KEEPALIVE, KEY_KA_INTVL, KEY_KA_PRO
 from ..knowledge.values import KernelVersion, format_value
 from .netns import Lab, inside
 from .predict import keepalive_agree, predict_keepalive, timer_tolerance
-from .timeline import Recorder
+from .quick import factor as quick_factor
+from .quick import note as quick_note_text
+from .quick import scaled
+from .timeline import Recorder, wait_until
 from .wire import Sniffer
 
 NAME = "tcp_keepalive"
 CLIENT, SERVER = "client", "server"
 CLIENT_ADDR, SERVER_ADDR, PORT = "198.18.0.1", "198.18.0.2", 8081
-PROGRESS_EVERY_S = 5.0
 
 NFT_PEER_GONE = f"""table inet k8s_tui_lab {{
   chain input {{
@@ -41,16 +43,42 @@ def _values(settings: dict[str, Any]) -> tuple[int, int, int]:
     return tuple(int(settings.get(k, d)) for k, d in zip((KEY_KA_TIME, KEY_KA_INTVL, KEY_KA_PROBES), DEFAULT_KEEPALIVE))  # type: ignore[return-value]
 
 
-def expected_seconds(settings: dict[str, Any], kernel: KernelVersion | None) -> float:
-    return predict_keepalive(*_values(settings))["give_up_s"]
+TAKES_QUICK = True
+KEYS = (KEY_KA_TIME, KEY_KA_INTVL, KEY_KA_PROBES)
 
 
-def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: Recorder, deadline: float) -> tuple[dict, dict, bool, str]:
+def run_values(settings: dict[str, Any], quick: bool = False) -> tuple[dict[str, int], str | None]:
+    """The values the client namespace gets (all three) and, when --quick scaled them, the note."""
+    given = dict(zip(KEYS, _values(settings)))
+    full = predict_keepalive(*given.values())["give_up_s"]
+    by = quick_factor(full) if quick else 1
+    if by == 1:
+        return given, None
+    ran = {KEY_KA_TIME: scaled(given[KEY_KA_TIME], by), KEY_KA_INTVL: scaled(given[KEY_KA_INTVL], by), KEY_KA_PROBES: given[KEY_KA_PROBES]}
+    return ran, quick_note_text(ran, given, by, full)
+
+
+def quick_note(settings: dict[str, Any]) -> str:
+    return run_values(settings, True)[1] or "--quick: short enough to run at full length"
+
+
+def expected_seconds(settings: dict[str, Any], kernel: KernelVersion | None, quick: bool = False) -> float:
+    return predict(settings, kernel, quick)["give_up_s"]
+
+
+def predict(settings: dict[str, Any], kernel: KernelVersion | None, quick: bool = False) -> dict[str, Any]:
+    return predict_keepalive(*run_values(settings, quick)[0].values())
+
+
+def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: Recorder, deadline: float, quick: bool = False) -> tuple[dict, dict, bool, str]:
     lab.add(CLIENT)
     lab.add(SERVER)
     lab.link(CLIENT, "c0", f"{CLIENT_ADDR}/30", SERVER, "s0", f"{SERVER_ADDR}/30")
-    for key, value in settings.items():
+    values, scaled_note = run_values(settings, quick)
+    for key, value in (values if scaled_note else settings).items():
         lab.sysctl(CLIENT, key, format_value(value))
+    if scaled_note:
+        rec.add("note", scaled_note)
     ka = [int(lab.read_sysctl(CLIENT, k)) for k in (KEY_KA_TIME, KEY_KA_INTVL, KEY_KA_PROBES)]
     rec.add("setup", f"client namespace: tcp_keepalive_time={ka[0]}, tcp_keepalive_intvl={ka[1]}, tcp_keepalive_probes={ka[2]}")
     predicted = predict_keepalive(*ka)
@@ -81,7 +109,6 @@ def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: R
         client.setblocking(False)
         sel.register(sniffer, selectors.EVENT_READ)
         sel.register(client, selectors.EVENT_READ)
-        next_progress = PROGRESS_EVERY_S
 
         def take() -> None:
             for seen, seg in sniffer.read():
@@ -95,23 +122,19 @@ def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: R
                     hint = f" (predicted at {times[n - 1]:g} s)" if n <= len(times) else " (not predicted)"
                     rec.add("syn", f"keepalive probe #{n} on the wire, unanswered{hint}", at=seen, n=n)
 
-        while give_up is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                rec.add("note", "hard time limit reached: the kernel did not give up in time")
-                break
-            for key, _ in sel.select(timeout=min(left, 0.5)):
+        def step(wait: float) -> bool:
+            nonlocal give_up, error
+            for key, _ in sel.select(timeout=wait):
                 if key.fileobj is sniffer:
                     take()
-                else:
+                elif give_up is None:
                     give_up = time.monotonic() - t0
                     err = client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     error = errno.errorcode.get(err, str(err)) if err else "readable without error"
                     rec.add("state", f"the client's socket fails with {error} after {len(probes)} probes")
-            elapsed = time.monotonic() - t0
-            if give_up is None and elapsed >= next_progress:
-                rec.add("progress", f"waiting: {elapsed:.0f} s of about {predicted['give_up_s']:g} s", elapsed=round(elapsed, 1))
-                next_progress += PROGRESS_EVERY_S
+            return give_up is not None
+
+        wait_until(rec, step, deadline=deadline, expected_s=predicted["give_up_s"], timeout_note="hard time limit reached: the kernel did not give up in time")
         if sniffer is not None:
             time.sleep(0.05)  # the RST the client sends as it gives up is on its way
             take()

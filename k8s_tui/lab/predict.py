@@ -60,13 +60,30 @@ def accept_queue_capacity(somaxconn: int, backlog: int = LISTEN_BACKLOG) -> int:
     return min(backlog, somaxconn) + 1
 
 
-def predict_accept_queue(somaxconn: int, clients: int, backlog: int = LISTEN_BACKLOG) -> dict[str, Any]:
+def burst_size(capacity: int) -> int:
+    """Clients whose handshakes the somaxconn experiment completes together: one more than
+    EXTRA_CLIENTS, but never more than the queue holds, because from the listener's limit on
+    (inet_csk_reqsk_queue_is_full(): more requests than sk_max_ack_backlog) new SYNs get
+    SYN cookies instead of a place in the SYN queue, which is another experiment."""
+    return min(1 + EXTRA_CLIENTS, capacity)
+
+
+def predict_accept_queue(somaxconn: int, abort: int, backlog: int = LISTEN_BACKLOG) -> dict[str, Any]:
+    """The somaxconn experiment: capacity - 1 clients connect one after the other and wait in the
+    accept queue; then a burst of clients whose final ACKs reach the listener together: the first
+    takes the last place, each other one overflows (tcp_v4_syn_recv_sock(): sk_acceptq_is_full()
+    -> ListenOverflows) and, with tcp_abort_on_overflow=1, is reset (tcp_check_req(): the
+    listen_overflow branch sends a RST only when the sysctl is set; otherwise the ACK is ignored
+    and the client believes it is connected); then one more client whose SYN finds the queue full
+    (tcp_conn_request(): dropped, ListenOverflows, no RST whatever the sysctl)."""
     cap = accept_queue_capacity(somaxconn, backlog)
-    return {"accepted_queue": min(cap, clients), "overflows": max(0, clients - cap), "rsts": 0}
+    burst = burst_size(cap)
+    rsts = burst - 1 if abort else 0
+    return {"accepted_queue": cap, "overflows": burst, "rsts": rsts, "rsts_on_wire": rsts, "clients": cap + burst}
 
 
 def accept_queue_agree(measured: dict[str, Any], predicted: dict[str, Any]) -> bool:
-    return all(measured.get(k) == predicted[k] for k in ("accepted_queue", "overflows", "rsts"))
+    return all(measured.get(k) == predicted[k] for k in ("accepted_queue", "overflows", "rsts", "rsts_on_wire"))
 
 
 def predict_synack_retries(retries: int) -> dict[str, Any]:
@@ -98,3 +115,71 @@ def predict_fin_timeout(fin_timeout: int) -> dict[str, Any]:
 
 def fin_timeout_agree(measured: dict[str, Any], predicted: dict[str, Any]) -> bool:
     return timer_agrees(measured.get("fin_wait2_s"), predicted["fin_wait2_s"])
+
+
+# ---- tcp_tw_reuse
+#
+# connect() without a bound port picks one from ip_local_port_range (net/ipv4/inet_hashtables.c
+# __inet_hash_connect(): ``high++; remaining = high - low; if (remaining > 1) remaining &= ~1U``,
+# so an odd-sized range loses its last port; even offsets first, then odd). A port whose socket
+# towards the same server ip:port is in TIME_WAIT is taken over only when tcp_twsk_unique()
+# (net/ipv4/tcp_ipv4.c) says so: the old connection carried TCP timestamps
+# (``tw_ts_recent_stamp``), tcp_tw_reuse is 1 (2: only when either address is loopback or the
+# socket is bound to lo), and more than tcp_tw_reuse_delay ms (default 1000; the sysctl exists
+# from linux 6.14, Documentation/networking/ip-sysctl.rst) have passed since the old socket
+# entered TIME_WAIT: ``time_after32(tcp_clock_ms(), tw->tw_entry_stamp + delay)``. Each take-over
+# counts TcpExt.TWRecycled (__inet_check_established()). Otherwise connect() fails with
+# EADDRNOTAVAIL once every port holds a TIME_WAIT, which lasts TCP_TIMEWAIT_LEN (60 s).
+TIME_WAIT_S = 60.0  # include/net/tcp.h TCP_TIMEWAIT_LEN
+REUSE_EARLY_S = 0.02  # the kernel never reuses early; our clock reads the close a little late
+REUSE_LATE_S = 0.25  # the client retries every few ms; a loaded machine adds scheduling delay
+
+
+def connect_ports(lo: int, hi: int) -> int:
+    """How many ports connect() can pick from ip_local_port_range lo..hi (even count, see above)."""
+    n = hi - lo + 1
+    return n & ~1 if n > 1 else n
+
+
+def reuse_applies(reuse: int, timestamps: int, loopback: bool = False) -> bool:
+    """Whether tcp_twsk_unique() lets connect() take over a TIME_WAIT port here."""
+    return bool(timestamps) and (reuse == 1 or (reuse == 2 and loopback))
+
+
+def predict_tw_reuse(ports: int, reuse: bool, delay_s: float, window_s: float) -> dict[str, Any]:
+    """Connections to one server ip:port, opened and closed (client first) as fast as possible for
+    ``window_s`` seconds, when the burst of ``ports`` connections takes less than ``delay_s``: the
+    first EADDRNOTAVAIL comes after ``ports`` connections either way; with reuse every port frees
+    ``delay_s`` after its TIME_WAIT began, so a new batch of ``ports`` starts every ``delay_s``;
+    without it none frees within TIME_WAIT_S."""
+    batches = 1 + int(window_s // delay_s) if reuse and window_s < TIME_WAIT_S else 1
+    connections = ports * batches
+    return {
+        "ports": ports,
+        "connections_until_eaddrnotavail": ports,
+        "first_reuse_s": round(delay_s, 3) if reuse else None,
+        "connections": connections,
+        "rate_per_s": round(connections / window_s, 1),
+        "tw_recycled": connections - ports,
+    }
+
+
+def tw_reuse_agree(measured: dict[str, Any], predicted: dict[str, Any], early_s: float = REUSE_EARLY_S) -> bool:
+    """Port and first-failure counts exact; the first take-over at most ``early_s`` early and
+    REUSE_LATE_S late (or never, both); connections and take-overs within half a batch of ports.
+    Before 6.14 the kernel counted whole seconds of the last timestamp seen (commit 19ce8cd30465
+    made it milliseconds since TIME_WAIT began), so there the take-over may come up to a second early."""
+    if any(measured.get(k) != predicted[k] for k in ("ports", "connections_until_eaddrnotavail")):
+        return False
+    first, want = measured.get("first_reuse_s"), predicted["first_reuse_s"]
+    if (first is None) != (want is None):
+        return False
+    if want is not None and not (want - early_s <= first <= want + REUSE_LATE_S):
+        return False
+    half = predicted["ports"] / 2
+    return all(abs((measured.get(k) or 0) - predicted[k]) <= half for k in ("connections", "tw_recycled"))
+
+
+def tw_reuse_tolerance() -> str:
+    return (f"ports and connections until EADDRNOTAVAIL exact; first take-over at most {REUSE_EARLY_S:g} s early and "
+            f"{REUSE_LATE_S:g} s late; connections and TWRecycled within half a batch of ports")

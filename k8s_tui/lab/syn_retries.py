@@ -19,13 +19,12 @@ from ..knowledge.consequences import DEFAULT_SYN_LINEAR_TIMEOUTS, DEFAULT_SYN_RE
 from ..knowledge.values import KernelVersion, format_value
 from .netns import Lab, LabError, inside
 from .predict import predict_syn_retries, syn_retries_agree, timer_tolerance
-from .timeline import Recorder
+from .timeline import Recorder, wait_until
 from .wire import Sniffer
 
 NAME = "tcp_syn_retries"
 CLIENT, SERVER = "client", "server"
 CLIENT_ADDR, SERVER_ADDR, PORT = "198.18.0.1", "198.18.0.2", 7
-PROGRESS_EVERY_S = 5.0
 
 NFT_DROP_SYNS = f"""table inet k8s_tui_lab {{
   chain input {{
@@ -41,9 +40,13 @@ def _has_linear(kernel: KernelVersion | None) -> bool:
 
 
 def expected_seconds(settings: dict[str, Any], kernel: KernelVersion | None) -> float:
+    return predict(settings, kernel)["give_up_s"]
+
+
+def predict(settings: dict[str, Any], kernel: KernelVersion | None) -> dict[str, Any]:
     retries = int(settings.get(KEY_SYN_RETRIES, DEFAULT_SYN_RETRIES))
     linear = int(settings.get(KEY_SYN_LINEAR, DEFAULT_SYN_LINEAR_TIMEOUTS)) if _has_linear(kernel) else 0
-    return predict_syn_retries(retries, linear, kernel)["give_up_s"]
+    return predict_syn_retries(retries, linear, kernel)
 
 
 def tolerance_text(predicted: dict[str, Any]) -> str:
@@ -94,7 +97,6 @@ def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: R
         t0 = rec.zero()
         code = sock.connect_ex((SERVER_ADDR, PORT))
         rec.add("state", f"connect() to {SERVER_ADDR}:{PORT}: {errno.errorcode.get(code, code)}, socket in SYN_SENT")
-        next_progress = PROGRESS_EVERY_S
 
         def take_syns() -> None:
             for seen, seg in sniffer.read():
@@ -105,24 +107,20 @@ def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: R
                     label = "first SYN" if n == 1 else f"retransmission {n - 1}"
                     rec.add("syn", f"SYN #{n} on the wire, {label}{hint}", at=seen, n=n, src=f"{seg.src}:{seg.sport}")
 
-        while give_up is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                rec.add("note", "hard time limit reached: the kernel did not give up in time")
-                break
-            for key, _ in sel.select(timeout=min(left, 0.5)):
+        def step(wait: float) -> bool:
+            nonlocal give_up, error
+            for key, _ in sel.select(timeout=wait):
                 if key.fileobj is sniffer:
                     take_syns()
-                else:
+                elif give_up is None:
                     give_up = time.monotonic() - t0
                     err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     error = errno.errorcode.get(err, str(err)) if err else "connected"
                     take_syns()
                     rec.add("state", f"connect() failed with {error}: SYN_SENT -> CLOSED after {len(syns)} SYNs")
-            elapsed = time.monotonic() - t0
-            if give_up is None and elapsed >= next_progress:
-                rec.add("progress", f"waiting: {elapsed:.0f} s of about {predicted['give_up_s']:g} s", elapsed=round(elapsed, 1))
-                next_progress += PROGRESS_EVERY_S
+            return give_up is not None
+
+        wait_until(rec, step, deadline=deadline, expected_s=predicted["give_up_s"], timeout_note="hard time limit reached: the kernel did not give up in time")
     finally:
         sel.close()
         sock.close()

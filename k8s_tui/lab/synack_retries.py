@@ -17,7 +17,7 @@ from ..knowledge.consequences import DEFAULT_SYNACK_RETRIES, KEY_SYNACK_RETRIES
 from ..knowledge.values import KernelVersion, format_value
 from .netns import Lab, inside, read_proc_net
 from .predict import predict_synack_retries, synack_retries_agree, timer_tolerance
-from .timeline import Recorder
+from .timeline import Recorder, wait_until
 from .wire import Sniffer, syn_recv_count, tcp_syn
 
 NAME = "tcp_synack_retries"
@@ -36,6 +36,10 @@ NFT_DROP_SYNACKS = f"""table inet k8s_tui_lab {{
 
 def expected_seconds(settings: dict[str, Any], kernel: KernelVersion | None) -> float:
     return predict_synack_retries(int(settings.get(KEY_SYNACK_RETRIES, DEFAULT_SYNACK_RETRIES)))["give_up_s"]
+
+
+def predict(settings: dict[str, Any], kernel: KernelVersion | None) -> dict[str, Any]:
+    return predict_synack_retries(int(settings.get(KEY_SYNACK_RETRIES, DEFAULT_SYNACK_RETRIES)))
 
 
 def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: Recorder, deadline: float) -> tuple[dict, dict, bool, str]:
@@ -75,20 +79,25 @@ def run(lab: Lab, settings: dict[str, Any], kernel: KernelVersion | None, rec: R
                     hint = f" (predicted at {times[n - 1]:g} s)" if n <= len(times) else " (not predicted)"
                     rec.add("syn", f"SYN-ACK #{n} on the wire{hint}", at=seen, n=n)
 
-        while give_up is None:
-            if time.monotonic() > deadline:
-                rec.add("note", "hard time limit reached: the server kept the half-open connection")
-                break
-            for _ in sel.select(timeout=POLL_S):
-                take()
-            half_open = syn_recv_count(read_proc_net(lab.ns(SERVER), "tcp"), PORT)
-            if half_open and not seen_half_open:
-                seen_half_open = True
-                rec.add("state", "server: connection half-open (SYN_RECV), waiting for the client's ACK")
-            elif seen_half_open and not half_open:
-                give_up = time.monotonic() - t0
-                take()
-                rec.add("state", f"server: half-open connection dropped after {len(synacks)} SYN-ACKs")
+        def step(wait: float) -> bool:
+            nonlocal give_up, seen_half_open
+            until = time.monotonic() + wait
+            while True:
+                for _ in sel.select(timeout=POLL_S):
+                    take()
+                half_open = syn_recv_count(read_proc_net(lab.ns(SERVER), "tcp"), PORT)
+                if half_open and not seen_half_open:
+                    seen_half_open = True
+                    rec.add("state", "server: connection half-open (SYN_RECV), waiting for the client's ACK")
+                elif seen_half_open and not half_open:
+                    give_up = time.monotonic() - t0
+                    take()
+                    rec.add("state", f"server: half-open connection dropped after {len(synacks)} SYN-ACKs")
+                    return True
+                if time.monotonic() >= until:
+                    return False
+
+        wait_until(rec, step, deadline=deadline, expected_s=predicted["give_up_s"], timeout_note="hard time limit reached: the server kept the half-open connection")
     finally:
         sel.close()
         raw.close()

@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..knowledge import Catalogue, KernelVersion, format_value
-from ..lab import EXPERIMENT_MODULES, Event, LabError, LabInputError, LabUnavailable, Outcome, parse_request, run_request
-from ..lab.predict import predict_fin_timeout, predict_keepalive, predict_synack_retries, predict_syn_retries
-from ..lab.runner import QUICK_MAX_S, check_can_run
+from ..lab import Event, LabError, LabInputError, LabUnavailable, Outcome, parse_request, run_request
+from ..lab.runner import QUICK_MAX_S, check_can_run, expected_seconds, predict_request
 
 TRY_MAX_S = QUICK_MAX_S
 HERE_NOTE = "runs here, in throwaway network namespaces, not on your hosts"
@@ -54,6 +53,15 @@ class TrySide:
     events: list[Event] = field(default_factory=list)
     outcome: Outcome | None = None
     request: Any = None  # the LabRequest, when the lab accepted the value
+
+    def progress(self) -> tuple[float, float] | None:
+        """(seconds elapsed, estimated total) from the last progress event while it runs."""
+        if self.status != "running":
+            return None
+        for e in reversed(self.events):
+            if e.kind == "progress" and "total" in e.data:
+                return float(e.data["elapsed"]), float(e.data["total"])
+        return (0.0, self.expected_s) if self.expected_s else None
 
 
 @dataclass
@@ -124,7 +132,7 @@ class TryRun:
 
             self._queue.put((i, "status", ("running", "")))
             try:
-                outcome = run_request(side.request, self.kernel, emit=emit, quick=True)
+                outcome = run_request(side.request, self.kernel, emit=emit)  # at full length: it is at most TRY_MAX_S
             except TryCancelled:
                 return
             except (LabUnavailable, LabInputError) as e:
@@ -145,24 +153,10 @@ def machine_kernel() -> KernelVersion | None:
 
 
 def predicted_for(request, kernel: KernelVersion | None) -> dict[str, Any]:
-    """What the knowledge base predicts for a run the Try it does not make (too long)."""
-    s = request.settings
-    mod = EXPERIMENT_MODULES[request.experiment]
-    if request.experiment == "tcp_syn_retries":
-        from ..knowledge.consequences import DEFAULT_SYN_LINEAR_TIMEOUTS, DEFAULT_SYN_RETRIES, KEY_SYN_LINEAR, KEY_SYN_RETRIES
-
-        linear = int(s.get(KEY_SYN_LINEAR, DEFAULT_SYN_LINEAR_TIMEOUTS)) if mod._has_linear(kernel) else 0
-        p = predict_syn_retries(int(s.get(KEY_SYN_RETRIES, DEFAULT_SYN_RETRIES)), linear, kernel)
-        return {"give_up_s": p["give_up_s"], "syns": p["syns"]}
-    if request.experiment == "tcp_synack_retries":
-        p = predict_synack_retries(int(next(iter(s.values()))))
-        return {"give_up_s": p["give_up_s"], "synacks": p["synacks"]}
-    if request.experiment == "tcp_keepalive":
-        p = predict_keepalive(*mod._values(s))
-        return {k: p[k] for k in ("give_up_s", "probes") if k in p}
-    if request.experiment == "tcp_fin_timeout":
-        return predict_fin_timeout(int(next(iter(s.values()))))
-    return {"takes_s": mod.expected_seconds(s, kernel)}
+    """What the knowledge base predicts for a run the Try it does not make (too long): the
+    headline numbers, without the per-event schedules."""
+    p = predict_request(request, kernel)
+    return {k: v for k, v in p.items() if not k.endswith("_times_s")}
 
 
 def _side(key: str, label: str, value: str, catalogue: Catalogue, kernel: KernelVersion | None) -> TrySide:
@@ -172,7 +166,7 @@ def _side(key: str, label: str, value: str, catalogue: Catalogue, kernel: Kernel
     except LabInputError as e:
         side.status, side.message = "refused", str(e)
         return side
-    side.expected_s = float(EXPERIMENT_MODULES[side.request.experiment].expected_seconds(side.request.settings, kernel))
+    side.expected_s = expected_seconds(side.request, kernel)
     if side.expected_s > TRY_MAX_S:
         side.status = "not-run"
         side.message = f"not run: would take {side.expected_s:g} s; run `{side.command}` to watch it"

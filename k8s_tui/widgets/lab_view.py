@@ -15,6 +15,7 @@ from ..session.lab_try import HERE_NOTE, TryRun, TrySide
 from .explain_panel import hang
 
 MAX_EVENTS = 8  # per side: the last ones; `k8s-tui lab` prints them all
+BAR_CELLS = 20
 KIND_STYLE = {"syn": "bold $accent", "state": "bold", "counter": "$secondary", "probe": "$accent", "progress": "$text-muted",
               "note": "$warning", "setup": "$text-muted"}
 STATUS = {
@@ -31,12 +32,20 @@ def _wrap(line: Content, width: int, first: str = "", rest: str = "  ") -> list[
     return hang(line, width, first, rest) if width else [Content(first) + line]
 
 
+def progress_bar(elapsed: float, total: float, cells: int = BAR_CELLS) -> str:
+    """A text bar like the CLI's: filled cells for the share of the estimate that has passed."""
+    share = min(1.0, elapsed / total) if total > 0 else 1.0
+    filled = round(share * cells)
+    left = max(0.0, total - elapsed)
+    return "[" + "#" * filled + "-" * (cells - filled) + f"] {elapsed:.0f} s of about {total:g} s" + (f", about {left:.0f} s left" if left >= 1 else "")
+
+
 def _side_lines(side: TrySide, width: int) -> list[Content]:
     what = " (a fresh network namespace's value)" if side.label == "kernel default" else ""
     o = side.outcome
     word, style = ("ran", "bold") if o is not None else STATUS.get(side.status, (side.status, ""))
     lines = _wrap(Content.assemble((f"{side.label} {side.value}", "bold"), what, (": " + word if word else "", style)), width)
-    events = side.events if o is None else o.timeline
+    events = [e for e in (side.events if o is None else o.timeline) if e.kind != "progress"]  # the bar shows those
     if events:
         shown = events[-MAX_EVENTS:]
         if len(events) > len(shown):
@@ -44,6 +53,8 @@ def _side_lines(side: TrySide, width: int) -> list[Content]:
         for e in shown:
             when = " setup " if e.before_start or (o is not None and e.t < 0) else f"{e.t:5.2f}s "
             lines += _wrap(Content.styled(e.text, KIND_STYLE.get(e.kind, "")), width, " " + when, " " * 9)
+    if (p := side.progress()) is not None:
+        lines += _wrap(Content.styled(progress_bar(*p), "$accent"), width, "  ", "    ")
     if o is not None:
         keys = list(o.predicted)
         kw = max([len(k) for k in keys] + [8])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from k8s_tui.lab import EXPERIMENTS, lab_namespaces
-from k8s_tui.lab.predict import timer_agrees
+from k8s_tui.knowledge import KernelVersion
+from k8s_tui.lab.predict import predict_syn_retries, timer_agrees
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not all(shutil.which(t) for t in ("ip", "nft", "ss", "sysctl")),
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 LAB = [sys.executable, "-m", "k8s_tui", "lab"]
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = sorted({k for keys in EXPERIMENTS.values() for k in keys})
-RUN_LIMIT_S = 120  # far above any run here (the longest, tcp_syn_retries=2, takes 7 s)
+RUN_LIMIT_S = 120  # far above any run here (the longest, tcp_tw_reuse without --quick, takes 9 s)
 
 
 def machine_values() -> dict[str, str]:
@@ -111,8 +113,97 @@ def test_ip_forward_decides_whether_ping_passes(value):
 def test_somaxconn_accept_queue_overflows_at_backlog_plus_one():
     rc, out, res = lab("net.core.somaxconn=128", "net.ipv4.tcp_abort_on_overflow=1")
     assert res["agrees"] is True and rc == 0, out
-    assert res["measured"]["accepted_queue"] == 129 and res["measured"]["overflows"] == 3
+    assert res["measured"]["accepted_queue"] == 129 and res["measured"]["overflows"] == 4
     assert res["settings"] == {"net.core.somaxconn": "128", "net.ipv4.tcp_abort_on_overflow": "1"}
+
+
+@pytest.mark.parametrize("abort", [1, 0])
+def test_somaxconn_4_holds_5_and_resets_the_overflow_only_with_abort_on_overflow(abort):
+    """min(511, 4) = 4 is the limit and the queue is full only above it: 5 wait. Of the 4 handshakes
+    finishing together one takes the 5th place and 3 overflow: with abort_on_overflow=1 those 3
+    clients get ECONNRESET and 3 RSTs cross the wire; with 0 nobody is told. The last client's SYN
+    is dropped at the full queue without a RST either way."""
+    rc, out, res = lab("net.core.somaxconn=4", f"net.ipv4.tcp_abort_on_overflow={abort}")
+    assert res["agrees"] is True and rc == 0, out
+    m = res["measured"]
+    assert m["accepted_queue"] == 5 and m["overflows"] == 4 and m["clients"] == 9
+    assert m["rsts"] == m["rsts_on_wire"] == (3 if abort else 0)
+    assert "so 5 fit" in out and "no RST" in out
+    assert ("ECONNRESET" in out) is bool(abort)
+
+
+def test_tw_reuse_takes_over_time_wait_ports_after_the_delay():
+    rc, out, res = lab("net.ipv4.tcp_tw_reuse=1", "--quick")
+    assert res["experiment"] == "tcp_tw_reuse" and res["agrees"] is True and rc == 0, out
+    m, p = res["measured"], res["predicted"]
+    # without reuse: 100 ports, 100 connections, then EADDRNOTAVAIL for the rest of the window
+    assert m["ports_without_reuse"] == m["connections_until_eaddrnotavail_without_reuse"] == m["connections_without_reuse"] == 100
+    assert m["first_reuse_s_without_reuse"] is None and m["tw_recycled_without_reuse"] == 0 and m["eaddrnotavail_without_reuse"] > 0
+    # with reuse: the same first EADDRNOTAVAIL, then the ports come back tcp_tw_reuse_delay (1 s) after TIME_WAIT began
+    assert m["connections_until_eaddrnotavail"] == 100 and p["first_reuse_s"] == 1.0
+    assert 1.0 - 0.02 <= m["first_reuse_s"] <= 1.0 + 0.25
+    assert abs(m["connections"] - p["connections"]) <= 50 and p["connections"] == 300  # 2.5 s with --quick: 3 batches
+    assert abs(m["tw_recycled"] - (m["connections"] - 100)) <= 1
+    assert "connect() works again" in out and "EADDRNOTAVAIL" in out and "--quick" in out
+
+
+@pytest.mark.parametrize("pairs", [["net.ipv4.tcp_tw_reuse=2"], ["net.ipv4.tcp_tw_reuse=1", "net.ipv4.tcp_timestamps=0"]])
+def test_tw_reuse_does_nothing_off_loopback_or_without_timestamps(pairs):
+    rc, out, res = lab(*pairs, "--quick")
+    assert res["agrees"] is True and rc == 0, out
+    m = res["measured"]
+    assert m["connections"] == m["connections_until_eaddrnotavail"] == 100 and m["first_reuse_s"] is None and m["tw_recycled"] == 0
+
+
+def test_json_of_a_run_stopped_mid_way_has_the_error_and_the_timeline_so_far():
+    p = subprocess.Popen([*LAB, "net.ipv4.tcp_syn_retries=3", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        for line in p.stdout:
+            if "SYN #2 on the wire" in line:
+                break
+        p.send_signal(signal.SIGTERM)
+        rest, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, err
+    d = json.loads(rest.strip().splitlines()[-1])
+    assert d["agrees"] is None and "interrupted" in d["error"] and d["measured"] == {}
+    assert d["predicted"] == predict_syn_retries(3, 4, KernelVersion.parse(platform.release()))  # the prediction stands
+    assert [e["data"]["n"] for e in d["timeline"] if e["kind"] == "syn"][:2] == [1, 2]
+
+
+def test_cli_shows_a_progress_bar_with_the_estimate_on_a_terminal():
+    """A real run on a pseudo-terminal: the bar, the elapsed seconds and the estimate (7 s)."""
+    import pty
+    import re
+    import select
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen([*LAB, "net.ipv4.tcp_syn_retries=2"], stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env={**os.environ, "TERM": "xterm", "COLUMNS": "100"})
+    os.close(slave)
+    out = b""
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], RUN_LIMIT_S)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        p.wait(timeout=RUN_LIMIT_S)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        os.close(master)
+    text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.decode(errors="replace"))
+    assert p.returncode == 0, text
+    assert "━" in text and "s of about 7 s" in text and "about 4 s left" in text, text
+    assert "waiting: 3 s of about 7 s" not in text  # the bar replaces the waiting lines
 
 
 def test_a_killed_lab_is_cleaned_up_by_the_next_start():
@@ -158,3 +249,11 @@ def test_an_interrupted_lab_removes_its_namespaces_itself(sig):
     assert p.returncode == 130, err
     assert "namespaces were removed" in err
     assert set(lab_namespaces()) <= before
+
+
+def test_quick_scales_fin_timeout_down_and_says_so():
+    rc, out, res = lab("net.ipv4.tcp_fin_timeout=30", "--quick")
+    assert res["agrees"] is True and rc == 0, out
+    assert res["settings"] == {"net.ipv4.tcp_fin_timeout": "30"} and res["predicted"] == {"fin_wait2_s": 10.0}
+    assert timer_agrees(res["measured"]["fin_wait2_s"], 10.0)
+    assert "ran tcp_fin_timeout=10 instead of 30 (durations / 3)" in out and res["notes"][0].startswith("--quick: ran")

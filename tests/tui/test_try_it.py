@@ -83,11 +83,12 @@ async def test_key_without_experiment_says_so():
     app = demo_app(start="tuning")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await goto_key(pilot, "net.ipv4.tcp_tw_reuse")
+        await goto_key(pilot, "net.ipv4.tcp_retries2")
         await pilot.press("t")
         await settle(pilot)
         text = view_text(app)
-        assert "net.ipv4.tcp_tw_reuse: no lab experiment for it yet; the closest experiment is" in text
+        assert "net.ipv4.tcp_retries2: the lab cannot show it here" in text
+        assert "the closest experiment is tcp_keepalive" in text
         assert app.screen._try is not None and not app.screen._try.running
 
 

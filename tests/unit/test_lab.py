@@ -15,6 +15,10 @@ from k8s_tui.lab import netns, runner, wire
 from k8s_tui.lab.predict import (
     accept_queue_agree,
     accept_queue_capacity,
+    connect_ports,
+    predict_tw_reuse,
+    reuse_applies,
+    tw_reuse_agree,
     fin_timeout_agree,
     predict_fin_timeout,
     keepalive_agree,
@@ -26,8 +30,8 @@ from k8s_tui.lab.predict import (
     syn_retries_agree,
     synack_retries_agree,
 )
-from k8s_tui.lab.settings import LabInputError, LabRequest, parse_request
-from k8s_tui.lab.timeline import Outcome, Recorder
+from k8s_tui.lab.settings import EXPERIMENT_OF, LabInputError, LabRequest, parse_request
+from k8s_tui.lab.timeline import Event, Outcome, Recorder, wait_until
 
 CAT = load_catalogue()
 K618 = KernelVersion(6, 18)
@@ -50,6 +54,23 @@ def test_keys_pick_their_experiment():
     assert req("net.ipv4.tcp_keepalive_time=1", "net.ipv4.tcp_keepalive_probes=2").experiment == "tcp_keepalive"
     assert req("net.ipv4.tcp_fin_timeout=1").experiment == "tcp_fin_timeout"
     assert req(" net.core.somaxconn = 256 ").settings == {"net.core.somaxconn": 256}
+    assert req("net.ipv4.tcp_tw_reuse=1").experiment == "tcp_tw_reuse"
+    assert req("net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=40000 40099").settings == {
+        "net.ipv4.tcp_tw_reuse": 1, "net.ipv4.ip_local_port_range": (40000, 40099)}
+    assert req("net.ipv4.tcp_timestamps=0", "net.ipv4.tcp_tw_reuse=1").experiment == "tcp_tw_reuse"
+
+
+def test_somaxconn_takes_small_values_in_the_lab():
+    """The wizard's node range starts at 128; the lab's own namespace takes what the kernel takes."""
+    assert req("net.core.somaxconn=4", "net.ipv4.tcp_abort_on_overflow=1").settings == {"net.core.somaxconn": 4, "net.ipv4.tcp_abort_on_overflow": 1}
+    assert req("net.core.somaxconn=0").settings == {"net.core.somaxconn": 0}
+    with pytest.raises(LabInputError, match="0..65535"):
+        req("net.core.somaxconn=-1")
+
+
+def test_tw_reuse_refuses_a_port_range_it_cannot_use_up_in_a_second():
+    with pytest.raises(LabInputError, match="28232 ports.*at most 1000"):
+        req("net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=32768 60999")
 
 
 @pytest.mark.parametrize(
@@ -92,10 +113,41 @@ def test_global_keys_are_refused_with_why_and_the_closest(key):
 
 def test_netns_key_without_experiment_names_the_closest():
     with pytest.raises(LabInputError) as e:
-        req("net.ipv4.tcp_tw_reuse=1")
-    assert "no lab experiment for it yet" in str(e.value) and "closest experiment is tcp_fin_timeout" in str(e.value)
-    with pytest.raises(LabInputError, match="closest experiment is somaxconn"):
+        req("net.ipv4.tcp_retries2=5")
+    assert "cannot show it here" in str(e.value) and "15 minutes" in str(e.value) and "closest experiment is tcp_keepalive" in str(e.value)
+    with pytest.raises(LabInputError, match="throughput.*closest experiment is somaxconn"):
         req("net.ipv4.tcp_rmem=4096 131072 6291456")
+    with pytest.raises(LabInputError, match="br_netfilter module.*changes the whole machine.*closest experiment is ip_forward"):
+        req("net.bridge.bridge-nf-call-iptables=1")
+
+
+def _a_value(entry):
+    if entry.allowed:
+        return str(entry.allowed[-1].value)
+    if entry.type.value == "ports":
+        return "30000-30010"
+    n = {"pair": 2, "triple": 3}.get(entry.type.value, 1)
+    lo = entry.min if entry.min is not None else 1
+    return " ".join(str(lo + i) for i in range(n))
+
+
+def test_every_key_without_an_experiment_says_why_and_the_closest():
+    """Each key of the knowledge base either has an experiment or is refused in one line that
+    says why (global to the machine, a module, what the lab would need) and names the closest
+    experiment, or that none comes close (a key outside the network stack)."""
+    for entry in CAT:
+        if entry.key in EXPERIMENT_OF:
+            continue
+        with pytest.raises(LabInputError) as e:
+            req(f"{entry.key}={_a_value(entry)}")
+        msg = str(e.value)
+        assert "\n" not in msg, msg
+        if "removed in kernel" in msg:  # tcp_tw_recycle: gone from this kernel, said so
+            continue
+        assert ("global to the machine" in msg and "refuses" in msg) or "cannot show it here: " in msg, msg
+        assert "the closest experiment is " in msg or "no lab experiment comes close" in msg, msg
+        if "cannot show it here" in msg:
+            assert "no experiment for it yet" not in msg or entry.key in ("net.ipv4.tcp_timestamps",), msg
 
 
 def test_cli_bad_input_exits_2_with_one_line(capsys):
@@ -158,12 +210,38 @@ def test_synack_prediction_and_agreement():
 
 def test_accept_queue_holds_backlog_plus_one():
     assert accept_queue_capacity(128) == 129  # min(511, 128) + 1
+    assert accept_queue_capacity(4) == 5  # sk_acceptq_is_full(): full only when it holds MORE than 4
     assert accept_queue_capacity(4096) == 512  # the listener's own 511 wins
     assert accept_queue_capacity(4096, backlog=4) == 5
-    p = predict_accept_queue(128, 132)
-    assert p == {"accepted_queue": 129, "overflows": 3, "rsts": 0}
-    assert accept_queue_agree({"accepted_queue": 129, "overflows": 3, "rsts": 0}, p)
-    assert not accept_queue_agree({"accepted_queue": 128, "overflows": 4, "rsts": 0}, p)
+    assert accept_queue_capacity(0) == 1
+    p = predict_accept_queue(128, abort=1)
+    assert p == {"accepted_queue": 129, "overflows": 4, "rsts": 3, "rsts_on_wire": 3, "clients": 133}
+    assert predict_accept_queue(4, abort=1) == {"accepted_queue": 5, "overflows": 4, "rsts": 3, "rsts_on_wire": 3, "clients": 9}
+    assert predict_accept_queue(4, abort=0)["rsts"] == 0 and predict_accept_queue(4, abort=0)["overflows"] == 4
+    assert predict_accept_queue(0, abort=1) == {"accepted_queue": 1, "overflows": 1, "rsts": 0, "rsts_on_wire": 0, "clients": 2}  # no room for a burst
+    assert accept_queue_agree({"accepted_queue": 129, "overflows": 4, "rsts": 3, "rsts_on_wire": 3}, p)
+    assert not accept_queue_agree({"accepted_queue": 128, "overflows": 5, "rsts": 3, "rsts_on_wire": 3}, p)
+    assert not accept_queue_agree({"accepted_queue": 129, "overflows": 4, "rsts": 0, "rsts_on_wire": 0}, p)
+
+
+def test_tw_reuse_prediction_and_agreement():
+    assert connect_ports(40000, 40099) == 100
+    assert connect_ports(40000, 40100) == 100  # __inet_hash_connect(): an odd count loses one port
+    assert connect_ports(40000, 40000) == 1
+    assert reuse_applies(1, 1) and not reuse_applies(1, 0) and not reuse_applies(0, 1)
+    assert not reuse_applies(2, 1) and reuse_applies(2, 1, loopback=True)
+    on = predict_tw_reuse(100, True, 1.0, 4.5)
+    assert on == {"ports": 100, "connections_until_eaddrnotavail": 100, "first_reuse_s": 1.0, "connections": 500,
+                  "rate_per_s": 111.1, "tw_recycled": 400}
+    off = predict_tw_reuse(100, False, 1.0, 4.5)
+    assert off == {"ports": 100, "connections_until_eaddrnotavail": 100, "first_reuse_s": None, "connections": 100,
+                   "rate_per_s": 22.2, "tw_recycled": 0}
+    assert tw_reuse_agree({**on, "first_reuse_s": 1.002, "connections": 480, "tw_recycled": 380}, on)
+    assert not tw_reuse_agree({**on, "first_reuse_s": 0.9}, on)  # the kernel never reuses early
+    assert not tw_reuse_agree({**on, "first_reuse_s": None}, on)
+    assert not tw_reuse_agree({**on, "connections_until_eaddrnotavail": 99}, on)
+    assert not tw_reuse_agree({**on, "connections": 300}, on)
+    assert tw_reuse_agree(dict(off), off) and not tw_reuse_agree({**off, "first_reuse_s": 1.0}, off)
 
 
 def test_keepalive_prediction_and_agreement():
@@ -285,3 +363,101 @@ def test_outcome_json_shape():
     assert list(d)[:7] == ["experiment", "settings", "kernel", "measured", "predicted", "agrees", "timeline"]
     assert d["agrees"] is True and d["timeline"][0]["kind"] == "syn" and d["timeline"][0]["data"] == {"n": 1}
     assert set(d["timeline"][0]) == {"t", "kind", "text", "data"}
+
+
+# ---- waiting with progress, the JSON of a failed run, the CLI's bar
+
+
+def test_wait_until_reports_progress_every_second_and_stops_at_the_deadline():
+    now = [0.0]
+    rec = Recorder(clock=lambda: now[0])
+    rec.zero()
+
+    def step(wait: float) -> bool:
+        now[0] += wait
+        return now[0] >= 3.4
+
+    assert wait_until(rec, step, deadline=10.0, expected_s=7.0, timeout_note="limit") is True
+    progress = [e for e in rec.events if e.kind == "progress"]
+    assert [e.data["elapsed"] for e in progress] == [1.0, 2.0, 3.0]
+    assert all(e.data["total"] == 7.0 and "of about 7 s" in e.text for e in progress)
+    assert wait_until(rec, lambda w: now.__setitem__(0, now[0] + w) or False, deadline=5.0, expected_s=7.0, timeout_note="limit") is False
+    assert rec.events[-1].kind == "note" and rec.events[-1].text == "limit"
+
+
+def test_json_is_the_last_line_also_when_the_run_fails(monkeypatch, capsys):
+    from k8s_tui.cli import lab as cli_lab
+
+    def failing_run(request, kernel, emit=None, quick=False, rec=None):
+        rec.zero()
+        rec.add("syn", "SYN #1 on the wire", n=1)
+        raise netns.LabError("ip netns exec k8s-tui-lab-x-client sysctl: permission denied")
+
+    monkeypatch.setattr(cli_lab, "run_request", failing_run)
+    assert main(["lab", "net.ipv4.tcp_syn_retries=2", "--json"]) == 1
+    out = capsys.readouterr()
+    d = json.loads(out.out.strip().splitlines()[-1])
+    assert d["agrees"] is None and "permission denied" in d["error"]
+    assert d["experiment"] == "tcp_syn_retries" and d["predicted"]["syns"] == 6 and d["measured"] == {}
+    assert [e["text"] for e in d["timeline"]] == ["SYN #1 on the wire"]
+    assert "lab failed" in out.err
+
+
+def test_json_is_the_last_line_for_bad_input_and_no_root(monkeypatch, capsys):
+    assert main(["lab", "net.ipv4.tcp_syn_retries=0", "--json"]) == 2
+    d = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert d["agrees"] is None and d["experiment"] is None and "1..127" in d["error"]
+    monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
+    assert main(["lab", "net.ipv4.tcp_syn_retries=1", "--json"]) == 2
+    d = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert d["agrees"] is None and "needs root" in d["error"] and d["timeline"] == []
+
+
+def test_cli_progress_bar_on_a_terminal_shows_elapsed_and_the_estimate():
+    import io
+
+    from rich.console import Console
+
+    from k8s_tui.cli.lab import ProgressBar
+
+    buf = io.StringIO()
+    bar = ProgressBar(Console(file=buf, force_terminal=True, width=100))
+    bar.emit(Event(1.0, "progress", "waiting: 1 s of about 7 s", {"elapsed": 1.0, "total": 7.0}))
+    bar.emit(Event(3.0, "progress", "waiting: 3 s of about 7 s", {"elapsed": 3.0, "total": 7.0}))
+    bar.stop()
+    text = buf.getvalue()
+    assert "3 s of about 7 s, about 4 s left" in text and "━" in text
+    plain = io.StringIO()
+    lines = ProgressBar(Console(file=plain, force_terminal=False, width=100))
+    lines.emit(Event(1.0, "progress", "waiting: 1 s of about 7 s", {"elapsed": 1.0, "total": 7.0}))
+    assert "waiting: 1 s of about 7 s" in plain.getvalue()  # piped: a line per event, no bar
+
+
+def test_lab_view_draws_a_text_bar_for_a_running_side():
+    from k8s_tui.session.lab_try import TrySide
+    from k8s_tui.widgets.lab_view import progress_bar
+
+    assert progress_bar(3.5, 7.0) == "[##########----------] 4 s of about 7 s, about 4 s left"
+    side = TrySide("editing", "2", "sudo k8s-tui lab net.ipv4.tcp_syn_retries=2", status="running", expected_s=7.0)
+    assert side.progress() == (0.0, 7.0)
+    side.events.append(Event(2.0, "progress", "waiting: 2 s of about 7 s", {"elapsed": 2.0, "total": 7.0}))
+    assert side.progress() == (2.0, 7.0)
+    side.status = "done"
+    assert side.progress() is None
+
+
+def test_quick_scales_keepalive_and_fin_timeout_and_says_so():
+    limit, notes = runner.plan_time(req("net.ipv4.tcp_fin_timeout=60"), K618, quick=True)
+    assert runner.expected_seconds(req("net.ipv4.tcp_fin_timeout=60"), K618, quick=True) == 10.0
+    assert notes == ["--quick: ran tcp_fin_timeout=10 instead of 60 (durations / 6); measured and predicted are for the values run; "
+                     "at full length it takes 60 s"]
+    assert runner.predict_request(req("net.ipv4.tcp_fin_timeout=60"), K618, quick=True) == {"fin_wait2_s": 10.0}
+    ka = req("net.ipv4.tcp_keepalive_time=7200")
+    with pytest.raises(LabInputError, match="over the lab's limit.*--quick runs it with its durations scaled down"):
+        runner.plan_time(ka, K618, quick=False)
+    assert runner.predict_request(ka, K618, quick=True) == {"give_up_s": 18.0, "probes": 9, "probe_times_s": [float(9 + n) for n in range(9)]}
+    assert "tcp_keepalive_time=9 instead of 7200, tcp_keepalive_intvl=1 instead of 75" in runner.plan_time(ka, K618, quick=True)[1][0]
+    # short enough: nothing scaled, and it says so; SYN timers never scale
+    assert runner.plan_time(req("net.ipv4.tcp_fin_timeout=5"), K618, quick=True)[1] == ["--quick: short enough to run at full length"]
+    assert "cannot be scaled" in runner.plan_time(req("net.ipv4.tcp_syn_retries=2"), K618, quick=True)[1][0]
+    assert runner.plan_time(req("net.ipv4.tcp_tw_reuse=1"), K618, quick=True)[1][0].startswith("--quick: each side opens connections for 2.5")
