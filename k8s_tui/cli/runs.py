@@ -11,6 +11,13 @@ command and file write is printed per host, and the run is recorded like any oth
 dry run; what its steps would leave on this machine stays inside that record). ``--faults FILE``
 (dry runs only) states hosts that fail, are slow or never answer (engine/faults.py).
 
+A run that changes hosts takes the plan's lock here and each host's lock first (engine/locks.py);
+a second one is refused (exit 2) naming the holder; ``--break-lock`` breaks a stale lock (its
+process gone) or one held from another machine, never one whose process still runs here.
+``rollback`` of a resumed run (or of the run it resumed) rolls back the whole chain, to before its
+first run. ``resume`` first prints, host by host, the steps it runs and the steps done before
+(with ``--dry-run``, the dry run that follows runs only those).
+
 Every run goes through a ``RunSession`` on the one ``ExecutorFactory`` made from these options.
 When a consumer of the events breaks (the journal on a full disk), it is printed at once, the run
 stops at the next step boundary, and the exit status is 1.
@@ -22,6 +29,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import select
 import signal
 import sys
 import time
@@ -36,7 +44,7 @@ from ..engine.dryrun import DryRunExecutor
 from ..engine.events import HostLost, HostSkipped, OutputLine, RunFinished, RunStarted, StepFinished, SubscriberFailed
 from ..engine.executor import ExecOptions, HostKeyInfo
 from ..engine.faults import FaultPlan
-from ..engine.journal import list_runs, run_info
+from ..engine.journal import done_steps, list_runs, run_chain, run_info
 from ..engine.planning import plan_steps
 from ..engine.run_state import RunState
 from ..engine.runner import RunnerError, RunPlan
@@ -98,6 +106,9 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--faults", metavar="FILE",
                    help="with --dry-run: a YAML file naming hosts that fail, are slow or never answer")
     p.add_argument("--follow", action="store_true", help="print every output line as it comes, prefixed by its host")
+    p.add_argument("--break-lock", action="store_true",
+                   help="break a lock left by a run that is no longer going (stale) or held from another machine; "
+                        "a run still going on this machine is never broken")
     connection_args(p)
 
 
@@ -271,10 +282,29 @@ def confirm(console: Console, question: str) -> bool | None:
     if not _isatty():
         return None
     try:
-        answer = input(f"{question} [y/N] ")
+        print(f"{question} [y/N] ", end="", flush=True)
+        _wait_for_input()
+        answer = input("")
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
+
+
+def _wait_for_input(step: float = 0.2) -> None:
+    """Return once stdin has something to read. A signal that comes while waiting runs its Python
+    handler at once (select wakes up, or its short timeout ends), unlike one that comes just before
+    a blocking read of the terminal, which would wait for the next key press."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    while True:
+        try:
+            ready, _, _ = select.select([fd], [], [], step)
+        except (OSError, ValueError):
+            return
+        if ready:
+            return
 
 
 class TerminalPrompts:
@@ -295,6 +325,29 @@ class TerminalPrompts:
 
 
 # -- the commands --------------------------------------------------------------------------------
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived while nothing was running yet (at the confirmation prompt)."""
+
+
+class _sigterm_raises:
+    """While inside: SIGTERM raises _Terminated (in the main thread; elsewhere nothing changes)."""
+
+    def __enter__(self) -> None:
+        def raise_it(signum: int, frame: Any) -> None:
+            raise _Terminated()
+
+        self.set = False
+        try:
+            self.old = signal.signal(signal.SIGTERM, raise_it)
+            self.set = True
+        except ValueError:  # not the main thread
+            pass
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.set:
+            signal.signal(signal.SIGTERM, self.old if self.old is not None else signal.SIG_DFL)
 
 
 def _interrupted(err: Console, session: RunSession, what: str = "interrupted") -> None:
@@ -327,7 +380,13 @@ def _run(args: argparse.Namespace, plan: Any, *, action: str, scope: str = "full
     if not factory.dry_run and not args.yes:
         steps = ", ".join(s.id for s in (run_plan or plan_steps(plan, scope)).steps())
         out.print(f"{action}: {len(hosts)} host(s) ({', '.join(hosts)}); steps: {steps}")
-        ok = confirm(out, f"{action} on {len(hosts)} host(s)?")
+        try:
+            with _sigterm_raises():
+                ok = confirm(out, f"{action} on {len(hosts)} host(s)?")
+        except _Terminated:
+            err.print()
+            err.print("terminated (SIGTERM) at the confirmation: nothing was run, no host was touched")
+            return 128 + signal.SIGTERM
         if ok is None:
             err.print(f"refusing to {action} without confirmation: stdin is not a terminal; pass --yes to go ahead "
                       "(or --dry-run to see what would happen)")
@@ -336,7 +395,7 @@ def _run(args: argparse.Namespace, plan: Any, *, action: str, scope: str = "full
             err.print("nothing done")
             return 2
     session = RunSession(plan, factory, scope=scope, run_plan=run_plan, prompts=TerminalPrompts() if _isatty() else None,
-                         resume_from=resume_from, plan_text=plan_text)
+                         resume_from=resume_from, plan_text=plan_text, break_lock=bool(getattr(args, "break_lock", False)))
     session.bus.subscribe(Printer(out, follow=bool(args.follow), errors=err), name="printer")
     terminated: list[int] = []
 
@@ -380,6 +439,10 @@ def _run(args: argparse.Namespace, plan: Any, *, action: str, scope: str = "full
     if session.dry_run and isinstance(session.executor, DryRunExecutor):
         print_dry_run(out, session.executor, hosts)
     print_summary(out, result, session.journal_dir)
+    from ..session.summary import cluster_info, cluster_lines  # the summary screen's facts, as lines
+
+    for line in cluster_lines(cluster_info(session)):
+        out.print(Text(line))
     if result.status == "interrupted":
         return 130
     if any(f.critical for f in session.failures):
@@ -442,12 +505,42 @@ def cmd_resume(args: argparse.Namespace) -> int:
     try:
         plan, text = _run_plan(args.run)
         _refuse_dry_record(args.run, args, "resume")
-        # a dry look at a real run shows every step; a dry run picks up another dry run
-        resume_from = args.run if not args.dry_run or run_info(args.run).dry_run else None
+        scope = _run_scope(args.run)
+        done = done_steps(args.run)
     except InputError as e:
         _err_console().print(Text(f"error: {e}", style="bold red"))
         return 2
-    return _run(args, plan, scope=_run_scope(args.run), action="resume", resume_from=resume_from, plan_text=text)
+    except FileNotFoundError as e:
+        _err_console().print(Text(f"error: {e}", style="bold red"))
+        return 2
+    # what the resume will do, host by host, before it asks or runs (with --dry-run: instead of
+    # running it; the dry run that follows runs only the steps listed as to run)
+    print_resume_preview(_console(), plan, plan_steps(plan, scope), args.run, done)
+    return _run(args, plan, scope=scope, action="resume", resume_from=args.run, plan_text=text)
+
+
+def print_resume_preview(console: Console, plan: Any, run_plan: RunPlan, run_id: str,
+                         done: dict[str, dict[str, Any]]) -> None:
+    """Per host: the steps a resume of ``run_id`` runs, and those it skips as done (and where)."""
+    console.print(f"resume of run {run_id}: per host, the steps to run, and the steps done before (skipped)")
+    width = max([4, *(len(h.name) for h in plan.hosts)])
+    for h in plan.hosts:
+        run, skip = [], []
+        for s in run_plan.steps():
+            if not s.wants(h, plan.hosts, plan):
+                continue
+            d = done.get(h.name, {}).get(s.id)
+            if d is not None and not s.always_run:
+                skip.append(f"{s.id} ({d.status} in {d.run_id})")
+            else:
+                run.append(s.id + (" (reads again)" if d is not None else ""))
+        line = Text(f"  {h.name:<{width}}  ")
+        line.append("to run: ", style="bold")
+        line.append(", ".join(run) or "nothing")
+        if skip:
+            line.append("; done, skipped: ", style="dim")
+            line.append(", ".join(skip), style="dim")
+        console.print(line)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -459,7 +552,13 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     except InputError as e:
         _err_console().print(Text(f"error: {e}", style="bold red"))
         return 2
-    return _run(args, plan, run_plan=rollback_steps(plan, args.run), action=f"roll back run {args.run}", plan_text=text)
+    # a run and the runs that resumed it (or that it resumed) are one change: restored to before the first
+    chain = run_chain(args.run)
+    what = f"roll back run {args.run}" if chain == [args.run] else f"roll back runs {', '.join(chain)} (one change)"
+    if chain != [args.run]:
+        _console().print(f"runs {', '.join(chain)} are one change (a run and the runs that resumed it): each host goes "
+                         f"back to how it was before run {chain[0]}")
+    return _run(args, plan, run_plan=rollback_steps(plan, chain), action=what, plan_text=text)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -476,19 +575,37 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         out.print(f"no runs yet in {state_dir() / 'runs'}")
         return 0
+    # the run id is what resume and rollback take: never cut. Narrow terminals (under 100 columns)
+    # get a short start time and the run it resumed under its id instead of in a column of its own
+    narrow = out.width < 100
+    id_width = max(len(r.run_id) for r in runs)
     t = Table(show_edge=False, pad_edge=False)
-    for col in ("run", "started", "plan", "status", "hosts ok", "resumed from"):
-        t.add_column(col, no_wrap=True)
+    t.add_column("run", no_wrap=True, min_width=id_width)
+    t.add_column("started", no_wrap=not narrow, overflow="fold")
+    t.add_column("plan", overflow="fold")
+    t.add_column("status", overflow="fold")
+    t.add_column("hosts ok", no_wrap=True)
+    if not narrow:
+        t.add_column("resumed from", no_wrap=True, min_width=id_width)
     for r in runs:
-        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else "?"
+        fmt = "%m-%d %H:%M" if narrow else "%Y-%m-%d %H:%M"
+        started = time.strftime(fmt, time.localtime(r.started)) if r.started else "?"
         n_ok = sum(1 for s in r.summary.values() if s.get("ok"))
         status = r.status if r.status != "finished" else ("ok" if r.ok else "failed")
         style = STATUS_STYLE.get(status, "green" if status == "ok" else "")
         if r.dry_run:
             status += " (dry run)"
-        t.add_row(r.run_id, started, r.plan_name, Text(status, style=style),
-                  f"{n_ok}/{len(r.hosts)}" if r.summary else f"?/{len(r.hosts)}", r.resumed_from or "")
+        run_cell = Text(r.run_id)
+        if narrow and r.resumed_from:
+            run_cell.append(f"\n<- {r.resumed_from}", style="dim")
+        row = [run_cell, started, r.plan_name, Text(status, style=style),
+               f"{n_ok}/{len(r.hosts)}" if r.summary else f"?/{len(r.hosts)}"]
+        if not narrow:
+            row.append(r.resumed_from or "")
+        t.add_row(*row)
     out.print(t)
+    if narrow and any(r.resumed_from for r in runs):
+        out.print(Text("<- RUN: the run it resumed", style="dim"))
     out.print(f"in {state_dir() / 'runs'}")
     return 0
 

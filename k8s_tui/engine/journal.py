@@ -13,15 +13,21 @@ Output lines are the hot path: they are buffered and written in batches, at leas
 output. Every other event is written and flushed at once. A journal line cut short by a crash is
 ignored when read back.
 
-A write that fails (disk full, state dir gone read-only) is never swallowed: inside the bus's
-``publish`` it raises and the bus reports it; on the flush timer the journal reports it to the bus
-itself (``attach``). Either way the bus publishes ``SubscriberFailed`` with ``missing_text()``
-(what is not on disk), and the runner stops the run at the next step boundary.
+Room for what matters is kept aside: the journal opens with a reserve file in the run's folder
+(``.reserve``, up to 512 KiB, a quarter of the free space at most). When a write fails because
+the disk is full, the journal frees the reserve and goes on in *essential* mode: output lines and
+the host logs are dropped, every other event (a step's end, a host lost, the run's end) and
+summary.json are still written, so the record says what changed on the hosts. It tells the bus
+once (``SubscriberFailed``, critical, with ``missing_text()``), and the runner stops the run at the
+next step boundary. Any other write failure (state dir gone read-only), or one in essential mode,
+ends the journal: inside the bus's ``publish`` it raises and the bus reports it; on the flush timer
+the journal reports it to the bus itself (``attach``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import secrets
@@ -32,6 +38,7 @@ from typing import Any
 
 from .events import (
     DONE_STATUSES,
+    SubscriberFailed,
     HostLost,
     HostSkipped,
     OutputLine,
@@ -52,6 +59,8 @@ _CODE_STREAM = {v: k for k, v in _STREAM_CODE.items()}
 
 
 _NO_LOOP: Any = object()
+RESERVE = ".reserve"
+RESERVE_BYTES = 512 << 10
 
 
 def new_run_id() -> str:
@@ -72,6 +81,8 @@ class Journal:
         self.hosts_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / JOURNAL
         self.flush_interval = flush_interval
+        self._reserve = self.dir / RESERVE
+        self._reserve_size = _make_reserve(self._reserve)
         self._f = open(self.path, "a", encoding="utf-8", buffering=1 << 20)
         self._pending: dict[str, list[OutputLine]] = {}  # host -> output lines waiting for the next flush
         self._n = 0
@@ -80,9 +91,12 @@ class Journal:
         self._last_flush = time.monotonic()
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
+        self._closed_by_error = False
         self._bus: Any = None
         self.error: OSError | None = None
         self.lines_written = 0
+        self.essential_only = False  # the disk filled: only events that say what happened are written
+        self.essential_since: float | None = None
         self.records_flushed = 0  # journal lines known to be on disk (handed to the OS)
         self.last_flushed_at: float | None = None  # time.time() of the last good flush
         self._records = 0
@@ -94,6 +108,10 @@ class Journal:
 
     def missing_text(self) -> str:
         """What is not on disk since the journal broke, in words."""
+        if self.essential_only and not self._closed_by_error:
+            when = time.strftime("%H:%M:%S", time.localtime(self.essential_since or time.time()))
+            return (f"the disk is full: output lines and host logs after {when} are dropped; {self.path} still gets "
+                    f"every step's end and the run's end, and summary.json is written, from the room kept aside")
         when = time.strftime("%H:%M:%S", time.localtime(self.last_flushed_at)) if self.last_flushed_at else "the start"
         return (f"{self.path} ends with its last complete record ({self.records_flushed} records, written by {when}); "
                 f"events and output after that are not on disk, and neither is summary.json")
@@ -115,6 +133,8 @@ class Journal:
 
     def __call__(self, ev: Any) -> None:
         if type(ev) is OutputLine:  # the hot path: a dict lookup and an append; the rest at flush
+            if self.essential_only:
+                return
             lst = self._pending.get(ev.host)
             if lst is None:
                 if self._closed:
@@ -153,14 +173,62 @@ class Journal:
     def _broke(self, e: OSError) -> None:
         self.error = e
         self._closed = True  # write nothing more: a half-written journal is worse than a short one
+        self._closed_by_error = True
         self._pending = {}
         self._logbuf = {}
+
+    def _disk_full(self, e: OSError) -> bool:
+        """The disk filled (or is about to): free the reserve and go on with the events that
+        matter; True when the journal can go on that way (the bus is told once)."""
+        if e.errno != errno.ENOSPC or self.essential_only or not self._reserve_size:
+            return False
+        self._reserve_size = 0  # once
+        self._pending = {}
+        self._logbuf = {}
+        for f in self._logs.values():  # the host logs are output: let go of them
+            try:
+                f.close()
+            except OSError:
+                pass
+        self._logs = {}
+        try:
+            self._reserve.unlink()
+            self._f.flush()  # what the buffer holds goes into the room just freed, or this is no help
+        except OSError:
+            return False
+        self.essential_only = True
+        self.essential_since = time.time()
+        self.error = e
+        if self._bus is not None:
+            self._bus.publish(SubscriberFailed(name="journal", error=str(e), critical=True, missing=self.missing_text()))
+        return True
+
+    def _room_left(self) -> None:
+        """Before writing: when the free space falls under the reserve's size, go to essential
+        mode now, before a write fails half way."""
+        if self.essential_only or not self._reserve_size:
+            return
+        try:
+            st = os.statvfs(self.dir)
+        except OSError:
+            return
+        if st.f_bavail * st.f_frsize < self._reserve_size:
+            self._disk_full(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
 
     def _write_event(self, ev: Any) -> None:
         try:
             self._write_record(ev)
         except OSError as e:
+            if self._disk_full(e):
+                try:  # once more, from the freed room (a line cut short is skipped when read back)
+                    self._f.write("\n")
+                    self._write_record(ev)
+                    return
+                except OSError as e2:
+                    e = e2
             self._broke(e)
+            if self.essential_only:
+                return  # the bus has been told
             raise
 
     def _write_record(self, ev: Any) -> None:
@@ -235,20 +303,32 @@ class Journal:
 
     def flush(self) -> None:
         """Write everything buffered and hand it to the OS (a crashed process loses nothing after
-        this). An OSError marks the journal broken (it writes nothing more) and is raised."""
+        this). A full disk switches to essential mode (above); another OSError marks the journal
+        broken (it writes nothing more) and is raised."""
         try:
             self._flush()
         except OSError as e:
+            if self._disk_full(e):
+                try:
+                    self._flush()
+                    return
+                except OSError as e2:
+                    e = e2
+            was = self.essential_only
             self._broke(e)
-            raise
+            if not was:
+                raise
 
     def _flush(self) -> None:
         if self._timer is not None:
             if self._timer is not _NO_LOOP:
                 self._timer.cancel()
             self._timer = None
+        self._room_left()
         self._flush_output()
         self._f.flush()
+        if self.essential_only:
+            self._logbuf = {}
         if self._logbuf:
             for host, lines in self._logbuf.items():
                 if not lines:
@@ -283,8 +363,31 @@ class Journal:
                 err = err or e
                 self.error = self.error or e
         self._logs = {}
+        try:
+            self._reserve.unlink()
+        except OSError:
+            pass
         if err is not None and not reported:
             raise err
+
+
+def _make_reserve(path: Path) -> int:
+    """Set room aside for the journal's last records (see the module's doc); its size."""
+    st = os.statvfs(path.parent)
+    size = min(RESERVE_BYTES, st.f_bavail * st.f_frsize // 4) // 4096 * 4096
+    if size <= 0:
+        return 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
+    return size
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -406,3 +509,26 @@ def list_runs(base: Path | None = None) -> list[RunInfo]:
                 continue
     out.sort(key=lambda r: (r.started or 0, r.run_id))
     return out
+
+
+def run_chain(run_id: str, base: Path | None = None) -> list[str]:
+    """The runs that are one change with ``run_id``, oldest first: the run it resumed (and the one
+    that one resumed, back to the first) and every run that resumed one of them. A rollback of any
+    of them restores the hosts to how they were before the first. Dry runs are never part of a
+    chain (they changed nothing)."""
+    runs = {r.run_id: r for r in list_runs(base) if not r.dry_run}
+    if run_id not in runs:
+        return [run_id]
+    root, seen = run_id, {run_id}
+    while (up := runs[root].resumed_from) in runs and up not in seen:
+        root = up
+        seen.add(up)
+    chain = {root}
+    grew = True
+    while grew:
+        grew = False
+        for r in runs.values():
+            if r.run_id not in chain and r.resumed_from in chain:
+                chain.add(r.run_id)
+                grew = True
+    return sorted(chain, key=lambda r: (runs[r].started or 0, r))

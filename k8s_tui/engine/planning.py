@@ -77,6 +77,6 @@ def plan_steps(plan: ClusterPlan, scope: str = "full", *, state_base: Path | Non
     return RunPlan(stages, scope="tuning")
 
 
-def rollback_steps(plan: ClusterPlan, run_id: str) -> RunPlan:
-    """Undo what run ``run_id`` changed, newest change first."""
+def rollback_steps(plan: ClusterPlan, run_id: str | list[str]) -> RunPlan:
+    """Undo what run ``run_id`` changed (or a chain of runs, oldest first: journal.run_chain), newest change first."""
     return RunPlan([Stage("facts", [FactsLiteStep()]), Stage("sysctl", [SysctlRollback(plan.sysctl_file, run_id)])], scope="rollback")

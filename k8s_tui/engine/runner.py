@@ -12,6 +12,9 @@ twice): ``retry(host, step_id)``, ``skip_host(host)``, ``abort()`` (start nothin
 steps end), ``cancel()`` (cancel running steps now; the executor kills their remote processes, the
 journal records them as interrupted). ``finish()`` ends a run started with ``wait_at_end=True``,
 which keeps the run open after the last stage while a host has failed, so the UI can still retry.
+
+``host_locks`` (engine/locks.py) takes each host's lock before that host's first step; a host
+another run holds fails that step, naming the holder, and nothing runs there.
 """
 
 from __future__ import annotations
@@ -113,6 +116,7 @@ class Runner:
         resume_from: str | None = None,
         wait_at_end: bool = False,
         meta: dict[str, Any] | None = None,
+        host_locks: Any = None,
     ):
         self.plan = plan
         self.run_plan = run_plan
@@ -127,6 +131,9 @@ class Runner:
         self._plan_text = plan_text
         self._meta_extra = dict(meta or {})  # more for meta.json (dry_run, ...)
         self._use_journal = journal
+        # each host's lock (engine/locks.py), taken before its first step; none when not given
+        self.host_locks = host_locks
+        self._locked: set[str] = set()
         self.journal: Journal | None = None
         # why the run stopped on its own (a critical subscriber such as the journal broke)
         self.stop_reason = ""
@@ -527,12 +534,19 @@ class Runner:
             facts=self.facts.setdefault(name, {}),
             step_id=step.id,
             bus=self.bus,
+            skipped_hosts=lambda: frozenset(h for h, st in self.host_state.items() if st == SKIPPED),
         )
         self.bus.publish(StepStarted(host=name, step_id=step.id, attempt=attempt))
         t0 = time.monotonic()
         token = CURRENT.set(StepPhase(step.id, "check"))
         status, message, hint, lost = "changed", "", "", None
         try:
+            if self.host_locks is not None and name not in self._locked:
+                refused = await self.host_locks.take(host)
+                if refused:
+                    raise StepFailed(f"not run on this host: {refused}",
+                                     "another run is changing this host; nothing was run here")
+                self._locked.add(name)
             found = await step.check(ctx)
             if found:
                 status = StepStatus.UNCHANGED

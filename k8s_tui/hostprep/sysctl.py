@@ -19,8 +19,10 @@ verify  reads every key back and compares it with the wanted value (whitespace-i
 A first run is 6 round trips a host (check, manifest, file, ``sysctl -p``, ``sysctl -n``, the file
 read back), a rerun 1 (the check).
 
-``SysctlRollback`` puts back the file (or removes it when it did not exist) and the live values
-from a run's backup.
+The backup records the old file's mode, owner and group (``stat``) beside its content.
+``SysctlRollback`` puts back the file exactly (content, mode, owner, group; or removes it when it
+did not exist) and the live values, from the oldest backup of the run's chain (a run and the
+runs that resumed it), and its message says what it restored ("restored FILE (0640 root:adm)").
 """
 
 from __future__ import annotations
@@ -49,6 +51,43 @@ _FILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.conf")
 _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 # what a value may hold before it goes into a file or an argv: digits, blanks, commas, dashes
 _VALUE_RE = re.compile(r"^[0-9 \t,\-]*$")
+
+
+_MODE_RE = re.compile(r"^[0-7]{3,4}$")
+_OWNER_RE = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|[0-9]{1,10})$")
+DEFAULT_META = {"mode": "644", "owner": "root", "group": "root"}
+
+
+def parse_file_meta(text: str) -> dict[str, str] | None:
+    """`stat -c '%a %U %G'` output as {mode, owner, group}; None unless every part is plain."""
+    parts = text.split()
+    if len(parts) != 3 or not _MODE_RE.fullmatch(parts[0]) or not all(_OWNER_RE.fullmatch(p) for p in parts[1:]):
+        return None
+    return {"mode": parts[0], "owner": parts[1], "group": parts[2]}
+
+
+def shown_meta(meta: dict[str, str]) -> str:
+    """"0640 root:adm"."""
+    return f"{int(meta['mode'], 8):04o} {meta['owner']}:{meta['group']}"
+
+
+# $1 = the file. Fixed text, the path a positional argument.
+STAT_SCRIPT = """exec stat -c '%a %U %G' -- "$1"
+"""
+
+
+async def read_file_meta(ctx: StepContext, path: str) -> dict[str, str] | None:
+    """A file's mode, owner and group (names; ids when the host has no name for them)."""
+    res = await run_script(ctx, "stat", STAT_SCRIPT, [path])
+    return parse_file_meta(res.stdout) if res.ok else None
+
+
+def _simulate_stat(ex: Any, host: Any, sim: Any, args: list[str]) -> tuple[list[tuple[str, str]], int]:
+    """STAT_SCRIPT on the dry-run executor's simulated host (files it wrote keep their mode)."""
+    path = args[0] if args else ""
+    if path not in sim.files:
+        return [("stderr", f"stat: cannot statx '{path}': No such file or directory")], 1
+    return [("stdout", f"{sim.modes.get(path, 0o644):o} root root")], 0
 
 
 def proc_path(key: str) -> str:
@@ -240,6 +279,7 @@ def _simulate_check(ex: Any, host: Any, sim: Any, args: list[str]) -> tuple[list
 
 
 SH_SIMULATIONS["k8s-tui-" + CHECK_NAME] = _simulate_check
+SH_SIMULATIONS["k8s-tui-stat"] = _simulate_stat
 
 
 class SysctlStep(Step):
@@ -331,6 +371,8 @@ class SysctlStep(Step):
                 "live": s["live"],
                 "run_id": ctx.run_id,
             }
+            if current is not None:  # its mode, owner and group too, so a rollback puts them back
+                manifest.update(await read_file_meta(ctx, self.path) or {})
             # backup=bdir: the write program creates the backup directory (mode 0700) first
             await ctx.write_file(self.manifest_path(ctx.backup_dir), json.dumps(manifest, indent=2) + "\n",
                                  mode=0o600, backup=bdir)
@@ -370,27 +412,43 @@ class SysctlStep(Step):
 
 
 class SysctlRollback(Step):
-    """Restore the sysctl file and live values that run ``run_id`` saved before changing them."""
+    """Restore the sysctl file (content, mode, owner and group) and the live values as they were
+    before run ``run_id``, or before the first run of a chain (a run and the runs that resumed it
+    are one change): on each host the oldest backup in the chain is what was there before, since
+    a later run of the chain found what an earlier one had already written."""
 
     title = "Restore kernel parameters"
     why = "Put back the sysctl file and the live values a previous run saved before it changed them."
 
-    def __init__(self, file_name: str, run_id: str, *, step_id: str = "sysctl-rollback"):
+    def __init__(self, file_name: str, run_id: str | list[str] | tuple[str, ...], *, step_id: str = "sysctl-rollback"):
         if not _FILE_RE.fullmatch(file_name):
             raise ValueError(f"{file_name!r} is not a plain sysctl.d file name ending in .conf")
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", run_id):
-            raise ValueError(f"{run_id!r} is not a run id")
+        chain = [run_id] if isinstance(run_id, str) else list(run_id)
+        if not chain:
+            raise ValueError("no run to roll back")
+        for r in chain:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", r):
+                raise ValueError(f"{r!r} is not a run id")
         self.id = step_id
         self.file_name = file_name
         self.path = f"{SYSCTL_D}/{file_name}"
-        self.from_run = run_id
+        self.chain = chain  # oldest first
+        self.from_run = chain[0]
+
+    def manifest_of(self, run_id: str) -> str:
+        return f"{BACKUP_ROOT}/{run_id}/sysctl/{self.file_name}.json"
 
     @property
     def manifest_path(self) -> str:
-        return f"{BACKUP_ROOT}/{self.from_run}/sysctl/{self.file_name}.json"
+        return self.manifest_of(self.from_run)
 
-    async def _manifest(self, ctx: StepContext) -> dict | None:
-        raw = await ctx.read_file(self.manifest_path)
+    @property
+    def runs_text(self) -> str:
+        return f"run {self.chain[0]}" if len(self.chain) == 1 else f"runs {', '.join(self.chain)}"
+
+    async def _one(self, ctx: StepContext, run_id: str) -> dict | None:
+        path = self.manifest_of(run_id)
+        raw = await ctx.read_file(path)
         if raw is None:
             return None
         try:
@@ -398,27 +456,52 @@ class SysctlRollback(Step):
             live = {str(k): str(v) for k, v in dict(m.get("live") or {}).items()}
             old = base64.b64decode(m["content_b64"]) if m.get("existed") else None
         except (ValueError, TypeError, KeyError) as e:
-            raise StepFailed(f"the backup {self.manifest_path} is damaged ({e})", "restore the file by hand from it") from None
+            raise StepFailed(f"the backup {path} is damaged ({e})", "restore the file by hand from it") from None
         for k, v in live.items():
             if not _KEY_RE.fullmatch(k) or not _VALUE_RE.fullmatch(v):
-                raise StepFailed(f"the backup {self.manifest_path} holds an unexpected entry {k!r}: {v!r}",
+                raise StepFailed(f"the backup {path} holds an unexpected entry {k!r}: {v!r}",
                                  "refusing to write it back; restore by hand")
-        return {"live": live, "old": old}
+        meta = None
+        if old is not None:
+            meta = parse_file_meta(f"{m.get('mode', '644')} {m.get('owner', 'root')} {m.get('group', 'root')}")
+            if meta is None:
+                raise StepFailed(f"the backup {path} holds an unexpected mode or owner "
+                                 f"({m.get('mode')!r} {m.get('owner')!r}:{m.get('group')!r})",
+                                 "refusing to write it back; restore by hand")
+        return {"live": live, "old": old, "meta": meta, "run": run_id}
+
+    async def _manifest(self, ctx: StepContext) -> dict | None:
+        """The oldest backup of the chain on this host, with live values only later runs saved."""
+        found = None
+        for run_id in self.chain:
+            m = await self._one(ctx, run_id)
+            if m is None:
+                continue
+            if found is None:
+                found = m
+            else:
+                for k, v in m["live"].items():
+                    found["live"].setdefault(k, v)
+        return found
 
     async def check(self, ctx: StepContext) -> StepResult | bool:
         m = await self._manifest(ctx)
         if m is None:
-            ctx.log(f"no backup at {self.manifest_path}: run {self.from_run} did not change sysctls on this host")
-            return StepResult.unchanged(f"nothing to restore from run {self.from_run}")
+            ctx.log(f"no backup of {self.path} from {self.runs_text}: nothing was changed there on this host")
+            return StepResult.unchanged(f"nothing to restore from {self.runs_text}")
+        ctx.log(f"restoring from the backup of run {m['run']}: {self.manifest_of(m['run'])}")
         ctx.scratch["m"] = m
         current = await ctx.read_file(self.path)
+        meta_same = True
+        if m["old"] is not None and current is not None:
+            meta_same = await read_file_meta(ctx, self.path) == m["meta"]
         live, missing = await read_live(ctx, list(m["live"]))
         differ = [k for k, v in m["live"].items() if k not in missing and not same_value(k, v, live[k])]
         for k in differ:
             ctx.log(f"{k}: {shown(live[k])} -> {shown(m['live'][k])}")
         ctx.scratch["differ"] = differ
-        if current == m["old"] and not differ:
-            return StepResult.unchanged(f"already as before run {self.from_run}")
+        if current == m["old"] and meta_same and not differ:
+            return StepResult.unchanged(f"already as before run {m['run']}")
         return False
 
     async def apply(self, ctx: StepContext) -> StepResult:
@@ -426,7 +509,10 @@ class SysctlRollback(Step):
         bdir = f"{ctx.backup_dir}/sysctl"
         await ctx.run(["mkdir", "-p", "-m", "0700", bdir])
         if m["old"] is not None:
-            await ctx.write_file(self.path, m["old"], mode=0o644, backup=bdir)
+            meta = m["meta"]
+            await ctx.write_file(self.path, m["old"], mode=int(meta["mode"], 8), owner=meta["owner"], group=meta["group"],
+                                 backup=bdir)
+            ctx.log(f"restored {self.path} ({shown_meta(meta)})")
         else:
             current = await ctx.read_file(self.path)
             if current is not None:
@@ -435,8 +521,9 @@ class SysctlRollback(Step):
                 ctx.log(f"removed {self.path} (a copy is in {bdir})")
         if ctx.scratch["differ"]:
             await ctx.run(["sysctl", "-w", *(f"{k}={' '.join(m['live'][k].split())}" for k in ctx.scratch["differ"])])
-        what = f"restore {self.path}" if m["old"] is not None else f"remove {self.path} (it did not exist)"
-        return StepResult.changed(f"{what}; {len(ctx.scratch['differ'])} live values put back")
+        what = (f"restored {self.path} ({shown_meta(m['meta'])})" if m["old"] is not None
+                else f"removed {self.path} (it did not exist)")
+        return StepResult.changed(f"{what}; {len(ctx.scratch['differ'])} live values put back (as before run {m['run']})")
 
     async def verify(self, ctx: StepContext) -> None:
         m = ctx.scratch["m"]
@@ -446,4 +533,9 @@ class SysctlRollback(Step):
         if bad:
             raise StepFailed("the kernel did not take back: " + "; ".join(bad), "set these by hand with sysctl -w")
         if await ctx.read_file(self.path) != m["old"]:
-            raise StepFailed(f"{self.path} is not as it was before run {self.from_run}", "restore it by hand from the backup")
+            raise StepFailed(f"{self.path} is not as it was before run {m['run']}", "restore it by hand from the backup")
+        if m["old"] is not None:
+            got = await read_file_meta(ctx, self.path)
+            if got != m["meta"]:
+                raise StepFailed(f"{self.path} is back, but as {shown_meta(got) if got else '?'}, not {shown_meta(m['meta'])}",
+                                 "set its mode and owner by hand (chmod, chown)")

@@ -70,6 +70,15 @@ class ExecutorFactory:
         """What the run's meta.json says of how it ran (a dry run is never resumed for real)."""
         return {"dry_run": True} if self.dry_run else {}
 
+    def locks(self, plan_name: str, run_id: str, *, state_base: Path | None = None, break_lock: bool = False) -> Any:
+        """What a run takes before it changes anything (engine/locks.py): the plan's lock on this
+        machine and each host's lock; nothing for a run that touches no host."""
+        from ..engine.locks import NoLocks, RunLocks
+
+        if self.dry_run:
+            return NoLocks()
+        return RunLocks(plan_name, run_id, base=state_base, break_lock=break_lock)
+
     def make(self, plan: Any = None, prompts: Prompts | None = None) -> Executor:
         """An executor for the hosts of ``plan``."""
         if self.mode == "demo":

@@ -6,6 +6,11 @@ caller's loop for the headless CLI), the run model the front ends read, the cont
 abort, cancel, finish) and the prompts (host key, sudo password). The TUI and ``k8s-tui apply``
 both drive it; neither builds a runner or an executor of its own.
 
+Before anything changes, a run that touches hosts takes the plan's lock on this machine and each
+host's lock (engine/locks.py; the factory decides: a dry run takes none), and gives them back
+however it ends; a second run of the same plan or on the same hosts is refused with the holder
+named (``LockHeld``).
+
 A dry run is recorded like any run (journal, per-host logs, meta.json with ``dry_run: true``), and
 what its steps would leave on this machine (the kubeconfig) goes into that record too: a dry run
 writes nothing outside its own run record.
@@ -47,6 +52,7 @@ class RunSession:
         wait_at_end: bool = False,
         executor: Executor | None = None,
         run_id: str | None = None,
+        break_lock: bool = False,
     ) -> None:
         self.plan = plan
         self.factory = factory
@@ -58,10 +64,13 @@ class RunSession:
             # a dry run's local leftovers (the kubeconfig) stay inside its own run record
             run_plan = plan_steps(plan, scope, state_base=factory.local_base(self.record, state_base))
         self.executor = executor if executor is not None else factory.make(plan, prompts)
+        # taken before the run changes anything, released when it ends however it ends
+        self.locks = factory.locks(plan.name, self.run_id, state_base=state_base, break_lock=break_lock)
         self.runner = Runner(
             plan, run_plan, self.executor,
             options=factory.options, run_id=self.run_id, state_base=state_base, resume_from=resume_from,
             plan_text=plan_text, wait_at_end=wait_at_end, meta=factory.record_meta(),
+            host_locks=self.locks.for_hosts(self.executor),
         )
         # the model a front end on another thread reads; it applies the events itself (see
         # widgets/run_bridge.py); the runner's own copy (runner.state) lives on the engine's loop
@@ -115,7 +124,13 @@ class RunSession:
 
     async def _main(self) -> RunFinished:
         try:
-            return await self.runner.run()
+            try:
+                # the plan's lock here (refused: LockHeld, before anything runs); each host's is
+                # taken by the runner before that host's first step
+                await self.locks.acquire()
+                return await self.runner.run()
+            finally:  # finished, failed, ^C, SIGTERM, or cut short while taking the locks
+                await self.locks.release()
         finally:
             await self.executor.close()
 
