@@ -237,6 +237,39 @@ def prepare(plan: ClusterPlan, tool: Tool | str, *, checkout: str | None, out_di
     raise InputError("run-tool runs kubespray, kubeasz or kops; kubeadm runs through `k8s-tui apply`")
 
 
+def rest_of_install(plan: ClusterPlan, scope: str = "full", plan_path: str | Path | None = None) -> str | None:
+    """What a wizard or `apply` run of ``plan`` leaves to the tool itself, and the command that runs
+    it (None when the run is the whole install: kubeadm's full path). The run-start dialog, the
+    summary and the docs say the same thing from here."""
+    if scope not in ("full", "tuning"):  # a rollback or a probe is not part of an install
+        return None
+    tool = plan.tool
+    where = str(plan_path) if plan_path else "plan.yaml"
+    if tool is Tool.kubeadm:
+        if scope == "full":
+            return None
+        return (f"This run only tunes the hosts (facts, sysctl); kubeadm itself runs with the full run "
+                f"(Run: start the run), or `k8s-tui apply {where}`.")
+    what, how = TOOL_WHAT[tool], TOOL_COMMAND[tool].format(plan=where)
+    return (f"This run prepares the hosts only (facts, sysctl); it does not install Kubernetes. "
+            f"{tool.value} does, with {what}: after this run, t on the summary runs it from the wizard, "
+            f"or save the plan (review: s) and run `{how}` (output streamed; --dry-run shows the "
+            f"files and commands first).")
+
+
+# what each tool's own installer is, and the command that runs it for a plan
+TOOL_WHAT = {
+    Tool.kubespray: "its cluster.yml playbook (ansible-playbook, from your kubespray checkout)",
+    Tool.kubeasz: "its setup steps 01-07 (ansible-playbook, from the kubeasz directory)",
+    Tool.kops: "kops create, update and validate (kops on PATH, KOPS_STATE_STORE set)",
+}
+TOOL_COMMAND = {
+    Tool.kubespray: "k8s-tui run-tool {plan} --checkout KUBESPRAY_DIR",
+    Tool.kubeasz: "k8s-tui run-tool {plan} --checkout /etc/kubeasz",
+    Tool.kops: "k8s-tui run-tool {plan}",
+}
+
+
 # ----------------------------------------------------------------------------------------- run
 
 ExecutorFactory = Callable[[str, dict[str, str]], Executor]  # (cwd, env) -> executor

@@ -59,6 +59,16 @@ _NUMERIC_RE = re.compile(r"^[\d\s,-]+$")
 SH_SIMULATIONS: dict[str, Callable[..., tuple[list[tuple[str, str]], int]]] = {}
 
 
+def _sim_modules_probe(ex: Any, host: Host, sim: SimHost, modules: list[str]) -> tuple[list[tuple[str, str]], int]:
+    """The kernel-module probe answers for exactly the modules it was asked about: those come
+    from the plan (ip_vs only for kube-proxy in ipvs mode), so the log never shows a module the
+    plan does not use. A simulated host has every module it is asked for."""
+    return [("stdout", f"{m} loaded") for m in modules], 0
+
+
+SH_SIMULATIONS["k8s-tui-modules"] = _sim_modules_probe
+
+
 def default_live_value(key: str) -> str:
     """What `sysctl -n key` prints on a fresh host in the dry run (tabs between numbers, as the kernel)."""
     if key in _BOOT_COMPUTED:
@@ -81,7 +91,9 @@ def default_live_value(key: str) -> str:
 
 @dataclass
 class Transcript:
-    """One recorded answer. ``match`` is a regex that must match the whole shell-quoted command."""
+    """One recorded answer. ``match`` is a regex that must match the whole shell-quoted command.
+    In its lines, {host}, {address} and {kernel} are the host's; a line ``{sysctls}`` is the host's
+    live value of each sysctl key the command names after its script (the facts script's keys)."""
 
     match: str
     lines: list[tuple[str, str]] = field(default_factory=list)  # (stream, text)
@@ -433,6 +445,11 @@ class DryRunExecutor:
                 subst = {"{host}": host.name, "{address}": host.address, "{kernel}": sim.kernel}
                 lines = []
                 for stream, text in t.lines:
+                    if text == "{sysctls}":  # the live values of the keys the command names after its script
+                        for key in argv[4:]:
+                            v = sim.sysctl_get(key)
+                            lines.append((stream, f"sysctl_missing={key}" if v is None else f"sysctl.{key}={v}"))
+                        continue
                     if "{" in text:
                         for a, b in subst.items():
                             text = text.replace(a, b)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..model.hosts import Host
 from .events import EventBus, OutputLine, StepStatus
 from .executor import CommandResult, ExecError, Executor, WriteResult
+from .text import redact_url_passwords
 
 if TYPE_CHECKING:
     from ..model.plan import ClusterPlan
@@ -83,7 +84,8 @@ class StepResult:
 
 
 def quote_argv(argv: list[str]) -> str:
-    return shlex.join(argv)
+    """The command as a shell would read it, for display: a URL's password is starred."""
+    return redact_url_passwords(shlex.join(argv))
 
 
 @dataclass
@@ -101,6 +103,9 @@ class StepContext:
     # a phase returns that as a StepResult)
     scratch: dict[str, Any] = field(default_factory=dict)
     command_timeout: float | None = None
+    # the hosts the user has skipped in this run so far (asked live: a skip can come while a step
+    # waits); a run-wide step such as verify leaves them out of what it expects
+    skipped_hosts: Callable[[], frozenset[str]] = frozenset
 
     @property
     def backup_dir(self) -> str:

@@ -41,3 +41,13 @@ def clean_line(text: str) -> str:
     if _CTRL_RE.search(text):
         text = _CTRL_RE.sub("", text)
     return text
+
+
+# user:password@ in a URL (a proxy with credentials) is shown with the password starred: the
+# command lines a step echoes are kept in journals and logs
+_URL_PASSWORD_RE = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'\"]+:)[^/\s@'\"]+@")
+
+
+def redact_url_passwords(text: str) -> str:
+    """``http://user:secret@proxy:3128`` -> ``http://user:***@proxy:3128``, anywhere in ``text``."""
+    return _URL_PASSWORD_RE.sub(lambda m: m.group("head") + "***@", text)

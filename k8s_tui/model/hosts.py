@@ -58,14 +58,39 @@ class Role(str, Enum):
     etcd = "etcd"
 
 
+ADDRESS_FORM = "an IP address (192.0.2.10, 2001:db8::10) or a host name (web-1.example.com)"
+
+
 def check_address(v: str) -> str:
+    """An IP address (v4 or v6) or a host name made of RFC 1123 labels. A name whose last label
+    is all digits is meant as an IPv4 address (no top-level domain is numeric, RFC 3696), so one
+    that is not a valid IPv4 address (1.2.3.999, 10.0.0) is refused rather than looked up as a
+    name; the message says which form was expected."""
     v = v.strip()
     try:
         return str(ipaddress.ip_address(v))
     except ValueError:
         pass
+    if not v:
+        raise ValueError(f"is empty; it must be {ADDRESS_FORM}")
+    labels = v.split(".")
+    if all(p.isdigit() for p in labels):
+        try:
+            ipaddress.IPv4Address(v)
+        except ValueError as e:
+            why = str(e).replace(f" in {v!r}", "").strip()
+            raise ValueError(f"{v!r} is not a valid IPv4 address: {why[:1].lower() + why[1:]}; it must be {ADDRESS_FORM}") from None
+    if ":" in v and all(c in "0123456789abcdefABCDEF:." for c in v):
+        try:
+            ipaddress.IPv6Address(v)
+        except ValueError as e:
+            why = str(e).replace(f" in {v!r}", "").strip()
+            raise ValueError(f"{v!r} is not a valid IPv6 address: {why[:1].lower() + why[1:]}; it must be {ADDRESS_FORM}") from None
+    if labels[-1].isdigit():
+        raise ValueError(f"{v!r} is not a host name: it ends in the all-digit part {labels[-1]!r}, which only an "
+                         f"IPv4 address has; it must be {ADDRESS_FORM}")
     if not DNS_NAME_RE.fullmatch(v):
-        raise ValueError(f"{v!r} is neither an IP address nor a DNS name (letters, digits, dots and dashes)")
+        raise ValueError(f"{v!r} is neither an IP address nor a DNS name; it must be {ADDRESS_FORM}")
     return v
 
 

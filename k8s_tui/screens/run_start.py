@@ -13,6 +13,7 @@ from typing import Any
 
 from textual.screen import ModalScreen
 
+from ..backends.tool_runs import rest_of_install
 from ..engine.planning import plan_steps
 from ..session.run_session import RunSession
 from ..widgets.dialogs import Confirm
@@ -40,16 +41,15 @@ def start_run(app: Any, scope: str = "full") -> RunScreen | None:
 
 def confirm_run(app: Any, scope: str = "full") -> None:
     """Ask, then start the run (the review screen's r)."""
-    try:
-        plan = app.state.to_plan()
-    except InputError as e:
-        app.notify(f"cannot run yet: {e}", severity="error", timeout=8)
+    if app.state.run_problems():  # a dialog that stays says what is missing and where to fix it
+        app.show_not_ready()
         return
-    if not plan.hosts:
-        app.notify("no hosts: add some in step 2", severity="error")
-        return
+    plan = app.state.to_plan()
     steps = [s.id for s in plan_steps(plan, scope).steps()]
     what = (f"Run {len(steps)} steps ({', '.join(steps)}) on {len(plan.hosts)} hosts at once?")
+    rest = rest_of_install(plan, scope)
+    if rest:  # kubespray, kubeasz, kops: say that the tool itself is not in this run, and how it runs
+        what += f"\n{rest}"
     where = ("Demo: a dry run on made-up hosts; nothing anywhere changes."
              if app.state.demo else "Over SSH, as the plan says. Every host's full log is kept on disk; "
              "Ctrl+C stops the run and `k8s-tui resume` continues it later.")
@@ -83,3 +83,9 @@ class StartRunCommands(ListedCommands):
                "everything the plan's tool does here; asks first")
         yield ("Run: tuning only (facts and sysctl)", partial(confirm_run, self.app, "tuning"),
                "only the kernel settings; asks first")
+        tool = self.app.state.tool.value
+        if tool != "kubeadm":
+            from .tool_run import open_tool_run
+
+            yield (f"Run: {tool} itself (as run-tool)", partial(open_tool_run, self.app),
+                   f"{tool}'s own installer on this machine, streamed; after the host preparation")

@@ -20,7 +20,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import DataTable, Footer, Static
 
-from ..session.summary import cluster_info
+from ..session.summary import cluster_info, left_out_text
 from ..widgets.crumbs import CrumbLine
 from ..widgets.host_grid import fmt_duration
 from ..widgets.host_log import short_path
@@ -43,11 +43,11 @@ class SummaryScreen(WizardScreen):
         "kubeconfig copied to this machine, where the logs and the journal are, and what to do next."
     )
     BINDINGS = [
-        Binding("escape", "back_to_run", "Run log", tooltip="back to the run screen and its logs"),
+        Binding("l", "back_to_run", "Run log", tooltip="back to the run screen and its logs"),
         Binding("enter", "show_log", "Host log", key_display="enter", tooltip="the log of the host selected in the table (tab reaches the table)"),
-        Binding("j", "toggle_join", "Show join", tooltip="show or mask the join commands (they hold the token)"),
+        Binding("v", "toggle_join", "Show join", tooltip="show or mask the join commands (they hold the token)"),
         Binding("b", "wizard", "Wizard", tooltip="back to the wizard (review) for another run"),
-        Binding("q", "app.quit", "Quit", tooltip="leave k8s-tui"),
+        Binding("t", "run_tool", "Run tool", tooltip="run the plan's own installer (kubespray, kubeasz, kops) from here, as run-tool does"),
     ]
 
 
@@ -124,7 +124,7 @@ class SummaryScreen(WizardScreen):
             if s.get("failed_step"):
                 detail = f"at {s['failed_step']}"
             elif status == "skipped":
-                detail = "skipped by you"
+                detail = "skipped by you: not in the cluster" if self.info.has_cluster_steps else "skipped by you"
             t.add_row(
                 host,
                 Text(status, style=styles.get(RESULT_ROLE.get(status, ""), Style())),
@@ -170,6 +170,8 @@ class SummaryScreen(WizardScreen):
         head("Cluster")
         if not info.has_cluster_steps:
             lines.append(Content("no cluster steps in this run (host preparation only): no join commands, no kubeconfig"))
+            if info.rest:
+                lines.append(Content.assemble(("next: ", "bold $warning"), info.rest))
         else:
             if info.joins:
                 for j in info.joins:
@@ -180,8 +182,12 @@ class SummaryScreen(WizardScreen):
                 lines.append(Content("no join commands: kubeadm init did not run to the end in this run"))
             if info.kubeconfig is not None:
                 lines.append(Content.assemble(("kubeconfig: ", "bold"), short_path(info.kubeconfig), " (mode 0600)"))
+                if info.note:
+                    lines.append(Content.styled(f"  {info.note}", "$text-muted"))
             else:
                 lines.append(Content.assemble(("kubeconfig: ", "bold"), "none" + (f" ({info.note})" if info.note else "")))
+            if info.left_out:
+                lines.append(Content.assemble(("not in the cluster: ", "bold $warning"), left_out_text(info.left_out)))
 
         head("Logs")
         if self.log_dir is not None:
@@ -216,6 +222,16 @@ class SummaryScreen(WizardScreen):
         return Content("\n").join(lines)
 
     # -- actions -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "run_tool":  # only where the run left the install to the tool
+            return self.info.rest is not None and self.session.plan.tool.value != "kubeadm"
+        return True
+
+    def action_run_tool(self) -> None:
+        from .tool_run import open_tool_run
+
+        open_tool_run(self.app)
 
     def action_toggle_join(self) -> None:
         if not self.info.joins:

@@ -4,6 +4,13 @@ Addresses are from TEST-NET-1 (192.0.2.0/24, RFC 5737), which never routes anywh
 fault plan (``DEMO_FAULTS``) makes ``worker-2`` fail once its steps start changing things, so a run
 shows a failure; ``worker-3`` runs an old kernel, so "mixed" values and keys left out show up. The
 probe and the run share one executor (``demo_executor``), so both see the same hosts.
+
+The story a full demo run tells: cp-1 and worker-1 install; worker-2's disk turned read-only (the
+stated fault: retry fails the same way, so skip it); kubeadm's preflight refuses worker-3 (kernel
+4.19 cannot run kube-proxy's nftables mode: the error names the fix). Verify on cp-1 then says
+which nodes are not in the cluster and to skip them; once skipped it passes without them, and the
+summary shows the kubeconfig and the hosts left out. Every output line follows the plan (the
+module probe answers for the modules the plan's proxy mode asks for: no ip_vs under nftables).
 """
 
 from __future__ import annotations
@@ -72,8 +79,11 @@ def demo_probes(keys: list[str] | None = None) -> dict[str, HostProbe]:
                 raw = DEMO_DRIFT[h.name].get(e.key, e.default_for(kernel))
                 try:
                     probe.sysctls[e.key] = parse_value(e, raw)
-                except ValueError_:
-                    pass  # a default we cannot state as a number ("scales with RAM"): not read
+                except ValueError_:  # computed at boot ("scales with RAM"): what the demo's dry run reads
+                    from ..engine.dryrun import default_live_value
+                    from ..knowledge.values import parse_proc_value
+
+                    probe.sysctls[e.key] = parse_proc_value(e, default_live_value(e.key))
         out[h.name] = probe
     return out
 

@@ -113,7 +113,7 @@ def preview_import(state: WizardState, kind: str, path: str, only: str = "") -> 
     except KeyError:
         out.error = f"unknown import format {kind!r}"
         return out
-    out.notices = list(res.notices)
+    out.notices = list(res.notices)  # read again after the merge, which states the roles it chose
     try:
         existing = state.to_plan()
     except InputError as e:
@@ -125,6 +125,7 @@ def preview_import(state: WizardState, kind: str, path: str, only: str = "") -> 
         out.error = str(e)
         return out
     out.plan, out.changes = plan, changes
+    out.notices = list(res.notices)
     old = {h.name: h for h in state.hosts}
     new = {h.name: h for h in plan.hosts}
     out.added = [n for n in new if n not in old]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.kubeadm.steps import ClusterState, VerifyStep, local_kubeconfig_path
+from ..backends.tool_runs import rest_of_install
 from ..engine.events import DONE_STATUSES
 
 
@@ -32,6 +33,10 @@ class ClusterInfo:
     joins: list[JoinCommand] = field(default_factory=list)
     kubeconfig: Path | None = None
     note: str = ""
+    # hosts the user skipped: out of the cluster's expectations (verify did not wait for them)
+    left_out: list[str] = field(default_factory=list)
+    # what this run left to the tool itself (kubespray, kubeasz, kops) and the command that runs it
+    rest: str | None = None
 
 
 def _expiry(made: float, ttl_h: float, clock: Any) -> str:
@@ -75,14 +80,56 @@ def cluster_info(session: Any) -> ClusterInfo:
                 masked + " --control-plane --certificate-key ****",
                 _expiry(m.key_made, m.key_ttl_h, st.clock) + " (certificate key; the token as above)",
             ))
-    plan = session.plan
-    if verify is not None and plan is not None:
-        path = local_kubeconfig_path(plan, verify.state_base)
-        ok = True
-        if model is not None:
-            ok = any(c.status in DONE_STATUSES for (h, s), c in model.cells.items() if s == verify.id)
-        if ok and path.exists():
+    plan = getattr(session, "plan", None)
+    if plan is not None and not info.has_cluster_steps:
+        info.rest = rest_of_install(plan, getattr(run_plan, "scope", "full") or "full")
+    result = getattr(session, "result", None)
+    if result is not None:
+        info.left_out = [h for h, st in result.summary.items() if st.get("status") == "skipped"]
+    elif model is not None:
+        info.left_out = [h for h in model.hosts if model.host_state.get(h) == "skipped"]
+    if verify is not None:
+        # what the verify step itself recorded: it saves the kubeconfig before it checks that every
+        # expected node joined, so a verify that failed may still have left one (its log says so)
+        path = verify.kubeconfig
+        if path is not None and path.exists():
             info.kubeconfig = path
+            if result is not None:  # the run's own summary; the CLI does not feed the session's model
+                statuses = [st.get("steps", {}).get(verify.id) for st in result.summary.values()]
+            else:
+                statuses = [c.status for (h, s), c in model.cells.items() if s == verify.id] if model is not None else []
+            finished = any(v in DONE_STATUSES for v in statuses)
+            if not finished:
+                info.note = "the verify step failed after it saved the kubeconfig: not every node is Ready"
+        elif plan is not None and local_kubeconfig_path(plan, verify.state_base).exists():
+            # this run's verify did not run (a resume finds it done, or an earlier host stopped):
+            # the copy an earlier run of this plan made is still there
+            info.kubeconfig = local_kubeconfig_path(plan, verify.state_base)
+            info.note = "copied by an earlier run of this plan; this run's verify step did not copy it"
         else:
-            info.note = "the verify step did not finish, so no kubeconfig was copied"
+            info.note = "the verify step did not get as far as copying it"
     return info
+
+
+def cluster_lines(info: ClusterInfo, *, reveal: bool = False) -> list[str]:
+    """The cluster part of a summary as plain lines, for the command line (the screen styles the
+    same facts itself)."""
+    if not info.has_cluster_steps:
+        return [info.rest] if info.rest else []
+    out = []
+    for j in info.joins:
+        out.append(f"join {j.who} (expires {j.expires}): {j.command if reveal else j.masked}")
+    if info.kubeconfig is not None:
+        out.append(f"kubeconfig: {info.kubeconfig} (mode 0600)" + (f"; {info.note}" if info.note else ""))
+    else:
+        out.append("kubeconfig: none" + (f" ({info.note})" if info.note else ""))
+    if info.left_out:
+        out.append("not in the cluster: " + left_out_text(info.left_out))
+    return out
+
+
+def left_out_text(hosts: list[str]) -> str:
+    """Who is not in the cluster because the user skipped them (follows "not in the cluster: ")."""
+    them = "it" if len(hosts) == 1 else "them"
+    return (f"{', '.join(hosts)} (skipped by you; verify did not wait for {them}; "
+            f"fix {them}, then join {them} with the join command above)")

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ...model.hosts import Host, Role
+from ...model.hosts import Host
 from ...model.plan import ClusterPlan, Tool, plan_to_doc
 from ...model.tuning import TuningProfile
 from ...yamlio import InputError
@@ -151,8 +151,9 @@ def _merge_hosts(base: list[Host], res: ImportResult) -> tuple[list[Host], list[
         return out, changes
     # connection details only (ssh config): update and add, never remove
     out = list(base)
-    has_cp = any(h.is_control_plane for h in base)
-    for h in res.hosts:
+    from .ssh_config import place_hosts  # the roles and the notice that states them, decided once
+
+    for h in place_hosts(res, base):
         if h.name in old_by_name:
             merged = _merge_host(old_by_name[h.name], h, keep_roles=True)
             d = _diff_host(old_by_name[h.name], merged)
@@ -160,8 +161,6 @@ def _merge_hosts(base: list[Host], res: ImportResult) -> tuple[list[Host], list[
                 changes.append(f"host ~ {h.name}: " + "; ".join(d))
             out[out.index(old_by_name[h.name])] = merged
         else:
-            if has_cp:
-                h = h.model_copy(update={"roles": [Role.worker]})
             out.append(h)
             changes.append(f"host + {h.name} ({_show(h.roles)}) {h.address}")
     return out, changes

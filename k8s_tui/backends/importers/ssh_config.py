@@ -5,8 +5,9 @@ Each concrete ``Host`` alias becomes a host; its settings are resolved the way s
 keyword wins (so a trailing ``Host *`` gives defaults). Wildcard and negated patterns are not
 hosts and are skipped with a notice; ``Match`` blocks and ``Include`` are not followed (notice).
 HostName -> address, User, Port, IdentityFile (the first) -> key_file, ProxyJump (the first hop).
-An ssh config says nothing about roles: the first host becomes the control plane and the rest
-workers, with a notice, unless the plan being updated already has the host.
+An ssh config says nothing about roles: ``place_hosts`` decides them against the plan they go
+into (the first new host is the control plane when the plan has none, the rest workers; hosts the
+plan has keep their roles) and writes the one notice that says so.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from ...model.hosts import Role
+from ...model.hosts import Host, Role
 from ...yamlio import InputError
 from .ansible_inventory import _split_comment, read_text
 from .base import ImportResult, Notice, as_port, make_host
@@ -185,10 +186,56 @@ def import_ssh_config(src: str | Path | None = None, only: list[str] | None = No
             res.hosts.append(make_host(where, **kw))
         except InputError as e:
             raise InputError(f"{e} (import a subset with --only ALIAS,...)") from None
-    res.note(source, None, "default",
-             f"an ssh config has no roles: {res.hosts[0].name} becomes the control plane and "
-             f"{'the others workers' if len(res.hosts) > 1 else 'there are no workers'}; change them in the plan or the wizard")
+    # into an empty plan; to_plan places them again against the plan it merges into
+    res.hosts = place_hosts(res, [])
     return res
 
 
-__all__ = ["import_ssh_config", "Notice", "DEFAULT_SSH_CONFIG"]
+ROLE_NOTICE = "an ssh config has no roles: "
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+
+def place_hosts(res: ImportResult, base: list[Host]) -> list[Host]:
+    """The roles of an ssh config's hosts merged into ``base``, and the one notice that says what
+    they are: the preview's lines and the notice come from this one decision.
+
+    A host already in ``base`` keeps its roles (the merge keeps them). Of the new ones, the first
+    becomes the control plane when ``base`` has none, the rest are workers."""
+    known = {h.name for h in base}
+    cps = [h.name for h in base if h.is_control_plane]
+    out: list[Host] = []
+    for h in res.hosts:
+        if h.name in known:
+            out.append(h)
+            continue
+        role = Role.worker if cps else Role.control_plane
+        if role is Role.control_plane:
+            cps.append(h.name)
+        out.append(h.model_copy(update={"roles": [role]}))
+    new = [h for h in out if h.name not in known]
+    kept = [h.name for h in out if h.name in known]
+    parts: list[str] = []
+    if new:
+        first_cp = [h.name for h in new if h.is_control_plane]
+        workers = [h.name for h in new if not h.is_control_plane]
+        if first_cp:
+            parts.append(f"{first_cp[0]} becomes the control plane")
+        elif base:
+            parts.append(f"the plan already has a control plane ({_names([n for n in cps])})")
+        if workers:
+            parts.append(f"{_names(workers)} come in as workers" if len(workers) > 1 else f"{workers[0]} comes in as a worker")
+        elif first_cp:
+            parts.append("there are no workers")
+    if kept:
+        parts.append(f"{_names(kept)} {'keep their' if len(kept) > 1 else 'keeps its'} roles from the plan")
+    message = ROLE_NOTICE + "; ".join(parts) + "; change them in the plan or the wizard"
+    res.notices[:] = [n for n in res.notices if not (n.kind == "default" and n.message.startswith(ROLE_NOTICE))]
+    if parts:
+        res.note(res.source, None, "default", message)
+    return out
+
+
+__all__ = ["import_ssh_config", "place_hosts", "Notice", "DEFAULT_SSH_CONFIG"]

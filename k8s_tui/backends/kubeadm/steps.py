@@ -576,26 +576,43 @@ def write_private(path: Path, data: bytes) -> bool:
 class VerifyStep(Step):
     id = "verify"
     title = "Verify the cluster"
-    why = "Wait until every node reports Ready, then copy the admin kubeconfig to this machine (readable by you only)."
+    why = "Wait until every node still in the run reports Ready, then copy the admin kubeconfig to this machine (readable by you only)."
     targets = staticmethod(is_first_cp)
 
     def __init__(self, *, timeout: float = 600.0, interval: float = 5.0, state_base: Path | None = None):
         self.timeout = timeout
         self.interval = interval
         self.state_base = state_base
+        # where this run put the kubeconfig (or found it in place): the summary reads this, the
+        # same fact the log line states, whether or not the step then passed
+        self.kubeconfig: Path | None = None
+        self.left_out: list[str] = []  # skipped hosts this step did not wait for, last attempt
 
-    def _wait_argv(self, ctx: StepContext, seconds: float) -> list[str]:
+    @staticmethod
+    def expected(ctx: StepContext) -> tuple[list[str], list[str]]:
+        """(the nodes the cluster should have, the hosts left out because the user skipped them)."""
+        skipped = ctx.skipped_hosts()
+        names = [h.name for h in ctx.plan.hosts]
+        return [n for n in names if n not in skipped], [n for n in names if n in skipped]
+
+    def _wait_argv(self, names: list[str], seconds: float) -> list[str]:
         return [*KUBECTL, "wait", "--for=condition=Ready", f"--timeout={max(0, int(seconds))}s",
-                *(f"node/{h.name}" for h in ctx.plan.hosts)]
+                *(f"node/{n}" for n in names)]
+
+    def _left_out_text(self) -> str:
+        return f" ({', '.join(self.left_out)} skipped by you: not in the cluster)" if self.left_out else ""
 
     async def check(self, ctx: StepContext) -> StepResult | bool:
+        want, self.left_out = self.expected(ctx)
         # --timeout=0s: look once, do not wait
-        ready = (await ctx.run(self._wait_argv(ctx, 0), check=False)).ok
+        ready = (await ctx.run(self._wait_argv(want, 0), check=False)).ok
         local = local_kubeconfig_path(ctx.plan, self.state_base)
         remote = await ctx.read_file(ADMIN_CONF)
         same = remote is not None and local.exists() and local.read_bytes() == remote and (local.stat().st_mode & 0o777) == 0o600
+        if same:
+            self.kubeconfig = local
         if ready and same:
-            return StepResult.unchanged(f"all {len(ctx.plan.hosts)} nodes Ready; kubeconfig at {local}")
+            return StepResult.unchanged(f"all {len(want)} nodes Ready{self._left_out_text()}; kubeconfig at {local}")
         return False
 
     async def _registered(self, ctx: StepContext, deadline: float) -> set[str]:
@@ -610,18 +627,23 @@ class VerifyStep(Step):
             await asyncio.sleep(self.interval)
 
     async def apply(self, ctx: StepContext) -> StepResult:
-        want = [h.name for h in ctx.plan.hosts]
+        want, self.left_out = self.expected(ctx)
+        if self.left_out:
+            ctx.log(f"skipped by you, so not expected in the cluster: {', '.join(self.left_out)}")
         deadline = time.monotonic() + self.timeout
         registered = await self._registered(ctx, deadline)
-        present = [n for n in want if n in registered]
         missing = [n for n in want if n not in registered]
         if missing:
             ctx.log(f"not in the cluster: {', '.join(missing)} (their join failed or did not run); waiting for the others")
-        ctx.log(f"waiting up to {self.timeout:g} s for {len(present)} node(s) to be Ready")
-        while present:
+        ctx.log(f"waiting up to {self.timeout:g} s for {len(want) - len(missing)} node(s) to be Ready")
+        while True:
+            # a host skipped while this step waits drops out of the wait at its next round
+            skipped = ctx.skipped_hosts()
+            present = [n for n in want if n in registered and n not in skipped]
+            if not present:
+                break
             left = deadline - time.monotonic()
-            argv = [*KUBECTL, "wait", "--for=condition=Ready", f"--timeout={max(0, int(left))}s", *(f"node/{n}" for n in present)]
-            res = await ctx.run(argv, check=False, timeout=left + 60)
+            res = await ctx.run(self._wait_argv(present, left), check=False, timeout=left + 60)
             if res.ok:
                 break
             if time.monotonic() >= deadline or "not found" not in res.stdout + res.stderr:
@@ -637,13 +659,18 @@ class VerifyStep(Step):
             raise StepFailed(f"{ADMIN_CONF} is missing on {ctx.host.name}", "kubeadm init writes it; look at the init step")
         local = local_kubeconfig_path(ctx.plan, self.state_base)
         changed = write_private(local, data)
+        self.kubeconfig = local
         ctx.log(f"admin kubeconfig {'saved to' if changed else 'already at'} {local} (mode 0600): "
                 f"KUBECONFIG={local} kubectl get nodes")
         ctx.scratch["kubeconfig"] = str(local)
+        # hosts skipped during the wait are left out too
+        want, self.left_out = self.expected(ctx)
+        missing = [n for n in want if n not in registered]
         if missing:
-            raise StepFailed(f"{len(present)} of {len(want)} nodes Ready; not in the cluster: {', '.join(missing)}",
-                             f"look at the failed join of those hosts, retry it, then this step (the kubeconfig is already at {local})")
-        return StepResult.changed(f"all {len(want)} nodes Ready; kubeconfig at {local}")
+            raise StepFailed(f"{len(want) - len(missing)} of {len(want)} nodes Ready; not in the cluster: {', '.join(missing)}",
+                             "skip them (s) to leave them out of the cluster, or fix and retry them; "
+                             "then retry this step (r)")
+        return StepResult.changed(f"all {len(want)} nodes Ready{self._left_out_text()}; kubeconfig at {local}")
 
     async def verify(self, ctx: StepContext) -> None:
         local = local_kubeconfig_path(ctx.plan, self.state_base)
