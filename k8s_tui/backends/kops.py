@@ -10,11 +10,20 @@ The plan's sysctls go to the Cluster's ``spec.sysctlParameters`` (``key=value`` 
 #7730); every instance group inherits them, and nodeup writes them to a sysctl.d drop-in and runs
 ``sysctl --system``. kops requires ``podCIDR`` and ``serviceClusterIPRange`` inside
 ``nonMasqueradeCIDR``; the renderer uses the smallest network holding both.
+
+The plan's network settings (model/network.py), where kops has them: ``proxy`` ->
+``spec.egressProxy`` (``httpProxy: {host, port}`` and ``excludes``, https://kops.sigs.k8s.io/http_proxy/;
+kops takes one proxy for http and https), ``registry_mirrors`` -> ``spec.containerd.registryMirrors``
+(registry -> mirror URLs, kops docs/cluster_spec.md "containerd"), ``image_repository`` ->
+``spec.assets.containerProxy`` (images are pulled through it instead of their registries,
+https://kops.sigs.k8s.io/operations/asset-repository/). ``package_repository`` has no equivalent
+(kops downloads binaries; ``assets.fileRepository`` wants dl.k8s.io's layout); the header says so.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
@@ -87,7 +96,40 @@ def cluster_doc(plan: ClusterPlan) -> dict:
         "sysctlParameters": sysctls,
         "topology": {"dns": {"type": "None"}},
     }
+    spec.update(network_spec(plan))
     return {"apiVersion": API_VERSION, "kind": "Cluster", "metadata": {"name": fqdn}, "spec": spec}
+
+
+def network_spec(plan: ClusterPlan) -> dict:
+    """spec.egressProxy, spec.containerd.registryMirrors and spec.assets.containerProxy from the plan."""
+    out: dict = {}
+    if plan.image_repository:
+        out["assets"] = {"containerProxy": plan.image_repository}
+    if plan.registry_mirrors:
+        out["containerd"] = {"registryMirrors": {r: list(m) for r, m in sorted(plan.registry_mirrors.items())}}
+    proxy = plan.proxy
+    if proxy is not None and proxy.enabled:
+        url = urlsplit(proxy.https or proxy.http or "")
+        egress: dict = {"httpProxy": {"host": url.hostname, "port": url.port or (443 if url.scheme == "https" else 80)}}
+        if proxy.no_proxy:
+            egress["excludes"] = ",".join(proxy.no_proxy)
+        out["egressProxy"] = egress
+    return out
+
+
+def network_notes(plan: ClusterPlan) -> list[str]:
+    notes = []
+    proxy = plan.proxy
+    if proxy is not None and proxy.http and proxy.https and proxy.http != proxy.https:
+        notes.append(f"# egressProxy: kops takes one proxy for http and https; {proxy.https} is used, {proxy.http} is not")
+    if proxy is not None and proxy.enabled:
+        notes.append("# egressProxy.excludes: the plan's no_proxy; kops adds localhost, its own networks and API names itself")
+    if plan.image_repository:
+        notes.append(f"# assets.containerProxy: images are pulled through {plan.image_repository} (the plan's image_repository)")
+    if plan.package_repository:
+        notes.append(f"# package_repository {plan.package_repository}: kops has no equivalent (it downloads binaries, "
+                     "assets.fileRepository wants dl.k8s.io's layout)")
+    return notes
 
 
 def instance_group_docs(plan: ClusterPlan) -> list[dict]:
@@ -148,7 +190,7 @@ def command_argvs(plan: ClusterPlan, ssh_public_key: str = '"${SSH_PUBLIC_KEY:-$
 
 def render(plan: ClusterPlan) -> Rendered:
     out = Rendered(Tool.kops)
-    cluster = "\n".join(_header(f"kops Cluster spec for {plan.name}")) + "\n" + dump_yaml(cluster_doc(plan))
+    cluster = "\n".join(_header(f"kops Cluster spec for {plan.name}") + network_notes(plan)) + "\n" + dump_yaml(cluster_doc(plan))
     igs_text = "\n".join(_header(f"kops InstanceGroup specs for {plan.name}")) + "\n"
     igs_text += "# sysctlParameters are set on the Cluster spec, which every instance group inherits\n"
     igs_text += "---\n".join(dump_yaml(d) for d in instance_group_docs(plan))

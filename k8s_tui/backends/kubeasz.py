@@ -14,6 +14,13 @@ binaries; ``run-tool`` passes ours after it (``-e @theirs -e @ours``), so ours w
 role templates ``95-k8s-sysctl.conf.j2`` to ``/etc/sysctl.d/95-k8s-sysctl.conf`` and loads it
 with ``sysctl -p``; ours holds the plan's values (already resolved for the proxy mode, so no
 Jinja is left in it).
+
+The plan's network settings (model/network.py) map onto kubeasz's example/config.yml keys as far
+as it has them: ``image_repository`` -> ``SANDBOX_IMAGE`` (``<repository>/pause:<tag>``; kubeasz
+runs the control plane from binaries, so the pause image is the only Kubernetes image it pulls by
+name). kubeasz has no per-registry mirror list (``ENABLE_MIRROR_REGISTRY`` switches on the mirrors
+built into its containerd template; ``INSECURE_REG`` is for plain-HTTP registries, not mirrors), no
+proxy setting and no package repository (ezdown fetches binaries): config.yml says so in comments.
 """
 
 from __future__ import annotations
@@ -108,7 +115,28 @@ def render_config(plan: ClusterPlan) -> str:
         "versions of the binaries ezdown fetched). k8s-tui run-tool passes this file after it, so these win;",
         "by hand: ansible-playbook ... -e @clusters/NAME/config.yml -e @THIS_FILE playbooks/01.prepare.yml",
     ]
+    header += _network(plan, data)
     return yaml_text(data, header)
+
+
+def _network(plan: ClusterPlan, data: dict) -> list[str]:
+    from ..hostprep.runtime import pause_image
+
+    notes = []
+    if plan.image_repository:
+        data["SANDBOX_IMAGE"] = quoted(pause_image(plan.k8s_minor, plan.image_repository))
+        notes.append("SANDBOX_IMAGE: the pause image from the plan's image_repository (kubeadm's tag for this version)")
+    if plan.registry_mirrors:
+        notes.append("registry_mirrors: kubeasz has no per-registry mirror setting in config.yml (ENABLE_MIRROR_REGISTRY")
+        notes.append("turns on the mirrors built into roles/containerd/templates/config.toml.j2); add these there by hand:")
+        for reg, mirrors in sorted(plan.registry_mirrors.items()):
+            notes.append(f"  {reg}: {', '.join(mirrors)}")
+    if plan.proxy is not None and plan.proxy.enabled:
+        notes.append("proxy: kubeasz has no proxy setting; ezdown needs the internet on the deploy host only, and the")
+        notes.append(f"nodes pull images through containerd: give containerd HTTP(S)_PROXY by hand ({plan.proxy.https or plan.proxy.http})")
+    if plan.package_repository:
+        notes.append(f"package_repository {plan.package_repository}: no equivalent (kubeasz installs binaries ezdown fetched)")
+    return notes
 
 
 def render_sysctl_template(plan: ClusterPlan) -> str:

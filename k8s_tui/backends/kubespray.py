@@ -10,6 +10,15 @@ Group vars here replace kubespray's ``inventory/sample`` files of the same name,
 then fall back to the role defaults (``roles/kubespray_defaults``). ``additional_sysctl`` goes
 through ``ansible.posix.sysctl`` into ``sysctl_file_path`` (/etc/sysctl.d/99-sysctl.conf),
 after kubespray's own settings (ip_forward, the kubelet's protected keys, ...).
+
+The plan's network settings (model/network.py) go to all.yml, under kubespray's names:
+``kube_image_repo`` (roles/kubespray_defaults/defaults/main/download.yml, default
+"registry.k8s.io"), ``containerd_registries_mirrors`` (docs/CRI/containerd.md: a list of
+``{prefix, mirrors: [{host, capabilities, skip_verify}]}``; kubespray writes hosts.toml from it),
+``http_proxy``, ``https_proxy`` and ``no_proxy`` (inventory/sample/group_vars/all/all.yml; our
+no_proxy is the whole list the kubeadm path uses, so kubespray's generated one is replaced).
+kubespray downloads Kubernetes binaries rather than packages, so ``package_repository`` has no
+equivalent there (its offline.yml ``files_repo`` wants a different layout); the header says so.
 """
 
 from __future__ import annotations
@@ -123,7 +132,36 @@ def render_all(plan: ClusterPlan) -> str:
         header.append("default true) and refuses to start when they differ: " + ", ".join(prot))
     if "apiserver_loadbalancer_domain_name" in data:
         header.append("loadbalancer_apiserver.address: put the load balancer's IP address here (kubespray wants an IP)")
+    header += _network(plan, data)
     return yaml_text(data, header)
+
+
+def _network(plan: ClusterPlan, data: dict) -> list[str]:
+    """Put the plan's mirrors, image repository and proxy into ``data``; the header lines that explain them."""
+    from ..hostprep.runtime import plan_no_proxy
+
+    notes = []
+    if plan.image_repository:
+        data["kube_image_repo"] = plan.image_repository
+        notes.append("kube_image_repo: where kubeadm pulls the Kubernetes images (the plan's image_repository)")
+    if plan.registry_mirrors:
+        data["containerd_registries_mirrors"] = [
+            {"prefix": reg, "mirrors": [{"host": m, "capabilities": ["pull", "resolve"], "skip_verify": False} for m in mirrors]}
+            for reg, mirrors in sorted(plan.registry_mirrors.items())
+        ]
+        notes.append("containerd_registries_mirrors: kubespray writes /etc/containerd/certs.d/<prefix>/hosts.toml from it")
+    if plan.proxy is not None and plan.proxy.enabled:
+        if plan.proxy.http:
+            data["http_proxy"] = plan.proxy.http
+        if plan.proxy.https:
+            data["https_proxy"] = plan.proxy.https
+        data["no_proxy"] = ",".join(plan_no_proxy(plan))
+        notes.append("http_proxy/https_proxy/no_proxy: no_proxy lists localhost, the pod and service networks, the API")
+        notes.append("endpoint and every host, as k8s-tui's kubeadm path does (it replaces the one kubespray computes)")
+    if plan.package_repository:
+        notes.append(f"package_repository {plan.package_repository}: kubespray has no equivalent (it downloads binaries,")
+        notes.append("not kubeadm/kubelet packages; see its offline.yml files_repo for a mirror of those downloads)")
+    return notes
 
 
 def render(plan: ClusterPlan) -> Rendered:

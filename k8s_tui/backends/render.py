@@ -95,7 +95,35 @@ def render_kubeadm(plan: ClusterPlan) -> Rendered:
     if len(plan.hosts) > 1:
         out.notes.append("kubeadm join configs need the token and CA hash `kubeadm init` prints; "
                          "k8s-tui apply writes them during the run")
+    render_kubeadm_network(plan, out)
     return out
+
+
+def render_kubeadm_network(plan: ClusterPlan, out: Rendered) -> None:
+    """The files the plan's mirrors, package repository and proxy put on every kubeadm node, as the
+    runtime and packages steps write them (nothing when those fields are unset)."""
+    from ..hostprep.packages import APT_LIST, APT_PROXY_CONF, YUM_REPO, apt_proxy_conf, apt_source_line, yum_repo_text
+    from ..hostprep.runtime import CERTS_D, CONTAINERD_CONFIG, network_files, pause_image, proxy_has_secret
+    from .kubeadm.config import render_images_config
+
+    private = 0o600 if proxy_has_secret(plan) else 0o644  # a proxy password stays readable by its owner only
+    for path, content in network_files(plan):
+        out.files.append(RenderedFile(path.lstrip("/"), content, private if path.startswith("/etc/systemd/") else 0o644))
+    if plan.package_repository or (plan.proxy is not None and plan.proxy.enabled):
+        out.files.append(RenderedFile(APT_LIST.lstrip("/"), apt_source_line(plan)))
+        out.files.append(RenderedFile(YUM_REPO.lstrip("/"), yum_repo_text(plan)))
+        conf = apt_proxy_conf(plan)
+        if conf is not None:
+            out.files.append(RenderedFile(APT_PROXY_CONF.lstrip("/"), conf, private))
+    if plan.image_repository or plan.registry_mirrors:
+        first = plan.first_control_plane()
+        if first is not None:
+            out.files.append(RenderedFile(f"kubeadm/{first.name}-images.yaml", render_images_config(plan, first)))
+        sets = [f"sandbox image {pause_image(plan.k8s_minor, plan.image_repository)}"]
+        if plan.registry_mirrors:
+            sets.append(f"the CRI registry's config_path = \"{CERTS_D}\"")
+        out.notes.append(f"{CONTAINERD_CONFIG} is patched in place on each host, not rendered here: "
+                         + " and ".join(sets))
 
 
 def write_rendered(rendered: Rendered, out_dir: str | Path) -> list[Path]:

@@ -11,6 +11,27 @@ apply   Debian family: the pkgs.k8s.io key (/etc/apt/keyrings/kubernetes-apt-key
         Offline: with a local folder of .deb or .rpm files (``K8S_TUI_OFFLINE_PACKAGES``, or the
         step's ``offline_dir``), the files are copied to the host and installed from there.
 verify  the package database has the three at the planned version.
+
+The plan's network settings (model/network.py): ``package_repository`` replaces
+https://pkgs.k8s.io/core:/stable: as the base, laid out the same way (``<base>/v1.<minor>/deb/``
+and ``/rpm/``, https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/install-kubeadm/);
+``proxy`` goes to apt as /etc/apt/apt.conf.d/90k8s-tui-proxy (``Acquire::http::Proxy`` and
+``Acquire::https::Proxy``, with ``DIRECT`` for the no_proxy entries that are single hosts: apt
+matches proxies per host name, not per domain or network), to dnf as ``proxy=`` in the repo file,
+and to curl (the signing key) as ``--proxy``/``--noproxy``.
+
+On the RHEL family the proxy goes into kubernetes.repo (``proxy=``, for that repository, also for a
+later ``dnf upgrade --disableexcludes=kubernetes``) and, for the two installs k8s-tui runs (kubelet's
+dependencies such as conntrack-tools and socat come from the distribution's repositories, containerd
+from the distribution, EPEL or Docker's), on that one command line (``dnf_argv``). Nothing is
+written to /etc/dnf/dnf.conf: a global ``proxy=`` would send every repository the user has,
+internal mirrors included, through the proxy (dnf has no per-host exception as apt has), and would
+be one more file to own and clean up.
+
+Files whose first line says ``written by k8s-tui`` (``OWNED_MARK``) are k8s-tui's own: the proxy
+file (and kubernetes.repo) follow the plan on every run, even when the packages are already in
+place, and the apt proxy file is removed when the plan drops its proxy. A file without that line is
+the user's and is never removed or rewritten by that follow-up.
 """
 
 from __future__ import annotations
@@ -21,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..engine.steps import Step, StepContext, StepFailed, StepResult
+from ..model.network import ALWAYS_NO_PROXY, PUBLIC_PACKAGE_REPOSITORY, proxy_for_url
 from .facts import HostFacts, host_facts, read_versions
 
 if TYPE_CHECKING:
@@ -31,13 +53,91 @@ OFFLINE_ENV = "K8S_TUI_OFFLINE_PACKAGES"
 KEYRING = "/etc/apt/keyrings/kubernetes-apt-keyring.asc"
 APT_LIST = "/etc/apt/sources.list.d/kubernetes.list"
 YUM_REPO = "/etc/yum.repos.d/kubernetes.repo"
+APT_PROXY_CONF = "/etc/apt/apt.conf.d/90k8s-tui-proxy"
+_SINGLE_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
 OFFLINE_DIR_ON_HOST = "/var/lib/k8s-tui/packages"
 _PKG_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~:-]*\.(deb|rpm)$")
 _APT_VERSION_RE = re.compile(r"^[0-9][A-Za-z0-9.+~:-]*$")
 
 
+# the first line of every file k8s-tui writes for the network settings (after the comment mark):
+# a later run removes or rewrites such a file only when its first line says so
+OWNED_MARK = "written by k8s-tui"
+
+
+def written_by_k8s_tui(data: bytes | str | None) -> bool:
+    """The file's first line is a comment ('#' or '//') that starts with OWNED_MARK."""
+    if not data:
+        return False
+    text = data.decode(errors="replace") if isinstance(data, bytes) else data
+    first = text.split("\n", 1)[0].strip()
+    for mark in ("#", "//"):
+        if first.startswith(mark):
+            return first[len(mark):].strip().startswith(OWNED_MARK)
+    return False
+
+
+async def remove_owned(ctx: StepContext, path: str) -> bool:
+    """Remove ``path`` if k8s-tui wrote it (read again now, its first line checked), after saving a
+    copy in this run's backup folder. False when it is gone or is the user's (then left alone)."""
+    data = await ctx.read_file(path)
+    if data is None:
+        return False
+    if not written_by_k8s_tui(data):
+        ctx.log(f"{path}: not written by k8s-tui (no '# {OWNED_MARK}' line): left alone")
+        return False
+    bdir = f"{ctx.backup_dir}/removed"
+    await ctx.run(["mkdir", "-p", "-m", "0700", bdir])
+    saved = f"{bdir}/{path.strip('/').replace('/', '_')}"
+    await ctx.write_file(saved, data, mode=0o600, backup=False)
+    await ctx.run(["rm", "-f", "--", path])
+    ctx.log(f"removed {path}: the plan no longer asks for it (a copy is in {saved})")
+    return True
+
+
+def dnf_argv(plan: ClusterPlan | None, pm: str, *args: str) -> list[str]:
+    """``dnf``/``yum`` ARGS with the plan's proxy for this one command: ``--setopt=proxy=URL``
+    (dnf.conf(5), a main option; yum takes it too) and the no_proxy entries in the environment
+    (libcurl under dnf reads no_proxy even with a proxy set). Plain without a proxy. Why not
+    dnf.conf: see the module's docstring."""
+    proxy = proxy_for_url(plan.proxy, "https://") if plan is not None else None
+    if not proxy:
+        return [pm, *args]
+    no_proxy = ",".join(dict.fromkeys([*ALWAYS_NO_PROXY, *plan.proxy.no_proxy]))
+    return ["env", f"no_proxy={no_proxy}", f"NO_PROXY={no_proxy}", pm, f"--setopt=proxy={proxy}", *args]
+
+
 def repo_base(plan: ClusterPlan) -> str:
-    return f"https://pkgs.k8s.io/core:/stable:/v1.{plan.k8s_minor}"
+    """``<package_repository or pkgs.k8s.io/core:/stable:>/v1.<minor>``."""
+    return f"{plan.package_repository or PUBLIC_PACKAGE_REPOSITORY}/v1.{plan.k8s_minor}"
+
+
+def apt_proxy_conf(plan: ClusterPlan) -> str | None:
+    """/etc/apt/apt.conf.d/90k8s-tui-proxy for the plan's proxy; None without one. The values were
+    checked as URLs and host names (no quote, space or ';'), so they sit in apt's quoted strings."""
+    proxy = plan.proxy
+    if proxy is None or not proxy.enabled:
+        return None
+    lines = [f"// {OWNED_MARK}: the HTTP proxy of cluster {plan.name} (apt.conf(5): Acquire::http::Proxy)"]
+    if proxy.http:
+        lines.append(f'Acquire::http::Proxy "{proxy.http}";')
+    if proxy.https:
+        lines.append(f'Acquire::https::Proxy "{proxy.https}";')
+    direct = [h for h in proxy.no_proxy if _SINGLE_HOST_RE.match(h)]
+    for h in direct:
+        for scheme in ("http", "https"):
+            lines.append(f'Acquire::{scheme}::Proxy::{h} "DIRECT";')
+    return "\n".join(lines) + "\n"
+
+
+def curl_proxy_args(plan: ClusterPlan, url: str) -> list[str]:
+    proxy = proxy_for_url(plan.proxy, url)
+    if proxy is None:
+        return []
+    args = ["--proxy", proxy]
+    if plan.proxy is not None and plan.proxy.no_proxy:
+        args += ["--noproxy", ",".join(plan.proxy.no_proxy)]
+    return args
 
 
 def apt_source_line(plan: ClusterPlan) -> str:
@@ -47,7 +147,7 @@ def apt_source_line(plan: ClusterPlan) -> str:
 def yum_repo_text(plan: ClusterPlan) -> str:
     base = repo_base(plan)
     return (
-        "# Kubernetes packages, written by k8s-tui. The exclude line holds them at their version:\n"
+        f"# {OWNED_MARK}: Kubernetes packages. The exclude line holds them at their version:\n"
         "# install or upgrade them with --disableexcludes=kubernetes.\n"
         "[kubernetes]\n"
         "name=Kubernetes\n"
@@ -56,7 +156,12 @@ def yum_repo_text(plan: ClusterPlan) -> str:
         "gpgcheck=1\n"
         f"gpgkey={base}/rpm/repodata/repomd.xml.key\n"
         "exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n"
+        + (f"proxy={proxy}\n" if (proxy := proxy_for_url(plan.proxy, base)) else "")
     )
+
+
+def _proxy_secret(plan: ClusterPlan) -> bool:
+    return any("@" in (u or "") for u in (plan.proxy.http, plan.proxy.https)) if plan.proxy else False
 
 
 def has_patch(plan: ClusterPlan) -> bool:
@@ -86,11 +191,13 @@ def pick_apt_version(plan: ClusterPlan, madison: str) -> str | None:
 
 def parse_dpkg_versions(text: str) -> dict[str, str]:
     """`dpkg-query -W -f '${Package} ${db:Status-Abbrev} ${Version}\\n'` -> package -> upstream version
-    (only installed ones; '1.33.0-1.1' -> '1.33.0')."""
+    (only installed ones; '1.33.0-1.1' -> '1.33.0'). Status-Abbrev's second letter is the state,
+    'i' for installed; the first is the wanted action: 'i' install, 'h' hold (after apt-mark hold)
+    (dpkg-query(1), "db:Status-Abbrev")."""
     out: dict[str, str] = {}
     for ln in text.splitlines():
         parts = ln.split()
-        if len(parts) >= 3 and parts[1].startswith("ii"):
+        if len(parts) >= 3 and parts[1][1:2] == "i":
             out[parts[0]] = parts[-1].split("-")[0].split(":")[-1]
     return out
 
@@ -124,7 +231,7 @@ def offline_files(folder: str | None, family: str) -> list[Path]:
 class PackagesStep(Step):
     id = "packages"
     title = "kubeadm, kubelet, kubectl"
-    why = "Install kubeadm, kubelet and kubectl at the plan's Kubernetes version from pkgs.k8s.io and hold them there, so an upgrade never moves them by surprise."
+    why = "Install kubeadm, kubelet and kubectl at the plan's Kubernetes version from pkgs.k8s.io (or the plan's package repository) and hold them there, so an upgrade never moves them by surprise."
 
     def __init__(self, offline_dir: str | None = None):
         # the plan has no field for it (yet): a parameter, else the environment
@@ -146,9 +253,45 @@ class PackagesStep(Step):
             ctx.log(f"{p}: " + {"missing": "not installed", "unknown": "the host did not report its version"}.get(
                 st, f"{have or v.version_lines.get(p, '?')} installed, the plan wants {plan.kubernetes_version}"))
         ctx.scratch["wrong"] = wrong
-        if not wrong:
+        sync = await self._network_files(ctx, plan)
+        ctx.scratch["sync"] = sync
+        for path, content in sync:
+            ctx.log(f"{path}: " + ("written by k8s-tui, and the plan no longer asks for it" if content is None
+                                   else "missing or differs from the plan's proxy and package repository"))
+        if not wrong and not sync:
             return StepResult.unchanged(f"{', '.join(PACKAGES)} {plan.kubernetes_version} already installed")
         return False
+
+    async def _network_files(self, ctx: StepContext, plan: ClusterPlan) -> list[tuple[str, str | None]]:
+        """(path, wanted content, None: remove) for the package manager's network files that do not
+        match the plan: the apt proxy file (k8s-tui's own name: written when missing or different,
+        removed only when its first line says k8s-tui wrote it), kubernetes.repo (only when k8s-tui
+        wrote it: one the user wrote by hand stays theirs)."""
+        family, _ = self._family(ctx)
+        out: list[tuple[str, str | None]] = []
+        if family == "debian":
+            want = apt_proxy_conf(plan)
+            have = await ctx.read_file(APT_PROXY_CONF)
+            if want is None and written_by_k8s_tui(have):
+                out.append((APT_PROXY_CONF, None))
+            elif want is not None and have != want.encode():
+                out.append((APT_PROXY_CONF, want))
+        elif family == "rhel":
+            have = await ctx.read_file(YUM_REPO)
+            want = yum_repo_text(plan)
+            if written_by_k8s_tui(have) and have != want.encode():
+                out.append((YUM_REPO, want))
+        return out
+
+    async def _sync(self, ctx: StepContext, plan: ClusterPlan) -> list[str]:
+        done = []
+        for path, content in ctx.scratch.get("sync", []):
+            if content is None:
+                if await remove_owned(ctx, path):
+                    done.append(f"removed {path}")
+            elif (await ctx.write_file(path, content, mode=0o600 if _proxy_secret(plan) and path == APT_PROXY_CONF else 0o644)).changed:
+                done.append(f"wrote {path}")
+        return done
 
     def _family(self, ctx: StepContext) -> tuple[str, HostFacts | None]:
         f = host_facts(ctx)
@@ -161,6 +304,9 @@ class PackagesStep(Step):
         if family not in ("debian", "rhel"):
             raise StepFailed(f"no package tooling k8s-tui knows on this host ({f.os_name if f else 'unknown OS'})",
                              "install kubeadm, kubelet and kubectl by hand at the planned version, then retry")
+        done = await self._sync(ctx, plan)  # before apt-get update: the proxy file is read by it
+        if not ctx.scratch.get("wrong", PACKAGES):
+            return StepResult.changed("; ".join(done) or "the package manager's network files follow the plan")
         files = offline_files(self.offline_dir, family)
         if files:
             await self._offline(ctx, family, f, files)
@@ -168,24 +314,27 @@ class PackagesStep(Step):
             await self._apt(ctx, plan)
         else:
             await self._dnf(ctx, plan, f)
-        return StepResult.changed(f"installed {', '.join(PACKAGES)} {plan.kubernetes_version}")
+        return StepResult.changed("; ".join([*done, f"installed {', '.join(PACKAGES)} {plan.kubernetes_version}"]))
 
     async def _apt(self, ctx: StepContext, plan: ClusterPlan) -> None:
         apt = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
+        # the proxy file (apt_proxy_conf) is already as the plan says: apply's _sync runs first
         await ctx.run([*apt, "update", "-q"], timeout=600, hint="the host's apt sources must work; look at the errors above")
         await ctx.run([*apt, "install", "-y", "-q", "ca-certificates", "curl"], timeout=600)
         await ctx.run(["mkdir", "-p", "-m", "0755", "/etc/apt/keyrings"])
-        await ctx.run(["curl", "-fsSL", "--retry", "3", "-o", KEYRING, f"{repo_base(plan)}/deb/Release.key"], timeout=120,
-                      hint="the host must reach https://pkgs.k8s.io (directly or through a proxy), or use offline packages")
+        key_url = f"{repo_base(plan)}/deb/Release.key"
+        await ctx.run(["curl", "-fsSL", "--retry", "3", *curl_proxy_args(plan, key_url), "-o", KEYRING, key_url], timeout=120,
+                      hint=f"the host must reach {repo_base(plan)} (directly or through a proxy: the plan's proxy and "
+                           "package_repository), or use offline packages")
         await ctx.run(["chmod", "0644", KEYRING])
         await ctx.write_file(APT_LIST, apt_source_line(plan), mode=0o644)
         await ctx.run([*apt, "update", "-q"], timeout=600, hint="apt could not read the Kubernetes repository; look at the errors above")
         res = await ctx.run(["apt-cache", "madison", "kubeadm"])
         version = pick_apt_version(plan, res.stdout)
         if version is None and has_patch(plan) and not res.stdout.strip():
-            # madison listed nothing at all: try the revision pkgs.k8s.io gives every release
+            # madison listed nothing at all: try the revision pkgs.k8s.io (and its mirrors) give every release
             version = f"{plan.kubernetes_version}-1.1"
-            ctx.log(f"apt-cache madison listed no kubeadm versions; trying {version}, the revision pkgs.k8s.io uses")
+            ctx.log(f"apt-cache madison listed no kubeadm versions; trying {version}, the revision the Kubernetes package repositories use")
         if version is None:
             raise StepFailed(f"the repository {repo_base(plan)}/deb has no kubeadm {plan.kubernetes_version}",
                              "check the plan's Kubernetes version against `apt-cache madison kubeadm` on the host")
@@ -199,8 +348,9 @@ class PackagesStep(Step):
         pm = f.package_manager if f is not None and f.package_manager in ("dnf", "yum") else "dnf"
         await ctx.write_file(YUM_REPO, yum_repo_text(plan), mode=0o644)
         names = [f"{p}-{plan.kubernetes_version}" if has_patch(plan) else p for p in PACKAGES]
-        await ctx.run([pm, "install", "-y", "--disableexcludes=kubernetes", *names], timeout=900,
-                      hint="the host must reach https://pkgs.k8s.io (directly or through a proxy), or use offline packages")
+        await ctx.run(dnf_argv(plan, pm, "install", "-y", "--disableexcludes=kubernetes", *names), timeout=900,
+                      hint=f"the host must reach {repo_base(plan)} (directly or through a proxy: the plan's proxy and "
+                           "package_repository), or use offline packages")
         await ctx.run(["systemctl", "enable", "kubelet"])
 
     async def _offline(self, ctx: StepContext, family: str, f: HostFacts | None, files: list[Path]) -> None:
@@ -228,6 +378,12 @@ class PackagesStep(Step):
     async def verify(self, ctx: StepContext) -> None:
         plan = ctx.plan
         assert plan is not None
+        left = await self._network_files(ctx, plan)
+        if left:
+            raise StepFailed("still not as the plan says: " + ", ".join(p for p, _ in left),
+                             "look at the files on the host; a file without the '# written by k8s-tui' line is never touched")
+        if not ctx.scratch.get("wrong", PACKAGES):
+            return  # the packages were in place: only the network files were brought in line
         family, _ = self._family(ctx)
         if family == "debian":
             res = await ctx.run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev} ${Version}\n", *PACKAGES], check=False)

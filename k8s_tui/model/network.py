@@ -140,3 +140,50 @@ class NetworkSettings(BaseModel):
     def image_registry(self) -> str:
         """The registry images come from: the image repository's, or registry.k8s.io."""
         return (self.image_repository or PUBLIC_IMAGE_REPOSITORY).split("/", 1)[0]
+
+
+# --------------------------------------------------------------------- helpers for the host files
+
+# the server containerd asks when no mirror has an image: https://<registry>, except Docker Hub,
+# whose API is registry-1.docker.io (containerd docs/hosts.md, "server" field and its docker.io example:
+# https://github.com/containerd/containerd/blob/main/docs/hosts.md)
+UPSTREAM_SERVERS = {"docker.io": "https://registry-1.docker.io"}
+# NO_PROXY entries every host gets, whatever the plan says: this host itself
+ALWAYS_NO_PROXY = ("localhost", "127.0.0.1", "::1")
+
+
+def upstream_server(registry: str) -> str:
+    return UPSTREAM_SERVERS.get(registry, f"https://{registry}")
+
+
+def endpoint_host(endpoint: str | None) -> str | None:
+    """The host part of ``host[:port]`` or ``[v6]:port``."""
+    if not endpoint:
+        return None
+    if endpoint.startswith("["):
+        return endpoint[1:].split("]", 1)[0]
+    if endpoint.count(":") == 1:
+        return endpoint.split(":", 1)[0]
+    return endpoint
+
+
+def cluster_no_proxy(user: list[str], *, pod_cidr: str, service_cidr: str, endpoint: str | None,
+                     hosts: list[tuple[str, str]]) -> list[str]:
+    """NO_PROXY for a cluster's hosts: this host (localhost, 127.0.0.1, ::1), the pod and service
+    networks, the control-plane endpoint's host, every host's address and name, then the user's
+    entries; each once, in that order."""
+    out: list[str] = []
+    for v in (*ALWAYS_NO_PROXY, pod_cidr, service_cidr, endpoint_host(endpoint),
+              *(x for name, address in hosts for x in (address, name)), *user):
+        if v and v not in out:
+            out.append(v)
+    return out
+
+
+def proxy_for_url(proxy: ProxySettings | None, url: str) -> str | None:
+    """The proxy a request to ``url`` goes through: https for https:// URLs (else http), None without one."""
+    if proxy is None:
+        return None
+    if url.startswith("https://"):
+        return proxy.https or proxy.http
+    return proxy.http or proxy.https

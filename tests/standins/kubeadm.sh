@@ -4,6 +4,14 @@
 #   join        join-worker-v1.32.txt / join-control-plane-v1.32.txt   kubeadm v1.32.7, Vezpi/Blog post 2025-07-18
 #   init, when /etc/k8s-tui-standin/fail-init exists:
 #               wait-control-plane-timeout-api-check.txt   pabpereza/pabpereza issue #170 (tail of a failed init)
+#   config images pull --config FILE
+#               kubeadm v1.23.1 output from lima-vm/lima pull request #513 (comment of 2022-01-03: the run
+#               that pulled all seven images; its last line, cut off there, is coredns/coredns:v1.8.6 as
+#               the image list in lima-vm/lima pull request #522 of the same day shows). The recorded
+#               repository k8s.gcr.io is replaced by FILE's imageRepository (else registry.k8s.io), and
+#               coredns/coredns by coredns under a custom one, as kubeadm names it there.
+#               When /etc/k8s-tui-standin/fail-pull exists: the failed run of the same comment (five
+#               images pulled, then etcd: "network is unreachable"; the error on stderr), exit status 1.
 # The recorded node address and name are replaced by this host's (done when the stand-in is installed).
 # Like kubeadm, it writes /etc/kubernetes/admin.conf, kubelet.conf, the static pod manifests, ...
 # (placeholder content, no real certificates) so that k8s-tui's idempotence checks see a cluster.
@@ -67,7 +75,48 @@ write_node_files() {  # $1: init | join-worker | join-control-plane
   echo "$1" > "$STATE/node"
 }
 
+replay_images() {  # $1: image repository; stdin: recorded `kubeadm config images pull` output
+  if [ "$1" = registry.k8s.io ]; then
+    sed -e "s|k8s.gcr.io/|$1/|g" | replay
+  else
+    sed -e "s|k8s.gcr.io/coredns/coredns:|k8s.gcr.io/coredns:|g" -e "s|k8s.gcr.io/|$1/|g" | replay
+  fi
+}
+
 case "${1:-}" in
+  config)
+    if [ "${2:-}" = images ] && [ "${3:-}" = pull ]; then
+      cfg=""
+      [ "${4:-}" = "--config" ] && cfg=${5:-}
+      repo=""
+      [ -n "$cfg" ] && repo=$(sed -n 's/^imageRepository: *//p' "$cfg" | head -n 1)
+      case "$repo" in ""|*[!A-Za-z0-9._:/-]*) repo=registry.k8s.io ;; esac
+      if [ -e /etc/k8s-tui-standin/fail-pull ]; then
+        replay_images "$repo" <<'K8S_TUI_RECORDED'
+[config/images] Pulled k8s.gcr.io/kube-apiserver:v1.23.1
+[config/images] Pulled k8s.gcr.io/kube-controller-manager:v1.23.1
+[config/images] Pulled k8s.gcr.io/kube-scheduler:v1.23.1
+[config/images] Pulled k8s.gcr.io/kube-proxy:v1.23.1
+[config/images] Pulled k8s.gcr.io/pause:3.6
+K8S_TUI_RECORDED
+        replay_images "$repo" >&2 <<'K8S_TUI_RECORDED'
+failed to pull image "k8s.gcr.io/etcd:3.5.1-0": output: time="2022-01-03T17:25:59Z" level=fatal msg="pulling image: rpc error: code = Unknown desc = failed to pull and unpack image \"k8s.gcr.io/etcd:3.5.1-0\": failed to resolve reference \"k8s.gcr.io/etcd:3.5.1-0\": failed to do request: Head \"https://k8s.gcr.io/v2/etcd/manifests/3.5.1-0\": dial tcp 74.125.135.82:443: connect: network is unreachable"
+, error: exit status 1
+To see the stack trace of this error execute with --v=5 or higher
+K8S_TUI_RECORDED
+        exit 1
+      fi
+      replay_images "$repo" <<'K8S_TUI_RECORDED'
+[config/images] Pulled k8s.gcr.io/kube-apiserver:v1.23.1
+[config/images] Pulled k8s.gcr.io/kube-controller-manager:v1.23.1
+[config/images] Pulled k8s.gcr.io/kube-scheduler:v1.23.1
+[config/images] Pulled k8s.gcr.io/kube-proxy:v1.23.1
+[config/images] Pulled k8s.gcr.io/pause:3.6
+[config/images] Pulled k8s.gcr.io/etcd:3.5.1-0
+[config/images] Pulled k8s.gcr.io/coredns/coredns:v1.8.6
+K8S_TUI_RECORDED
+      exit 0
+    fi ;;
   version)
     if [ "${2:-}" = "-o" ] && [ "${3:-}" = short ]; then echo "$VERSION"; exit 0; fi
     echo "kubeadm version: &version.Info{Major:\"1\", Minor:\"32\", GitVersion:\"$VERSION\", GoVersion:\"go1.23.12\", Compiler:\"gc\", Platform:\"linux/amd64\"}"

@@ -16,6 +16,9 @@ from k8s_tui.backends.kubeadm.dryrun import KubeadmDryRunExecutor
 from k8s_tui.hostprep.facts import FACTS_SCRIPT, VERSIONS_SCRIPT
 from k8s_tui.backends.kubeadm.steps import RESET_PROBE
 from k8s_tui.hostprep.modules import PROBE_SCRIPT
+from k8s_tui.hostprep.reachability import _PY as REACH_PY
+from k8s_tui.hostprep.reachability import REACH_SCRIPT
+from k8s_tui.hostprep.runtime import CERTS_LIST_SCRIPT
 from k8s_tui.model.plan import ClusterPlan
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "hostprep"
@@ -103,7 +106,9 @@ def run(plan: ClusterPlan, run_plan: RunPlan, ex, *, run_id: str = "golden-run")
 
 
 SCRIPTS = {FACTS_SCRIPT: "<k8s-tui facts script>", VERSIONS_SCRIPT: "<k8s-tui versions script>",
-           PROBE_SCRIPT: "<k8s-tui modules script>", RESET_PROBE: "<k8s-tui reset script>"}
+           PROBE_SCRIPT: "<k8s-tui modules script>", RESET_PROBE: "<k8s-tui reset script>",
+           REACH_SCRIPT: "<k8s-tui reach script>", REACH_PY: "<its python3 fallback>",
+           CERTS_LIST_SCRIPT: "<k8s-tui certs-list script>"}
 
 
 def describe(c: Call) -> str:

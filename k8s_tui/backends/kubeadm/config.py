@@ -13,6 +13,10 @@ names and check every key written here against them.
   ``SystemdCgroup = true`` to match) and ``failSwapOn``.
 * KubeProxyConfiguration: the plan's mode, and a ``conntrack`` block when the plan tunes
   ``net.netfilter.nf_conntrack_max`` (see ``CONNTRACK_COMMENT``).
+* ClusterConfiguration ``imageRepository`` when the plan has an ``image_repository`` (kubeadm then
+  pulls ``<imageRepository>/kube-apiserver:...``, ``.../coredns:...``, ``.../pause:...``); unset,
+  kubeadm's default registry.k8s.io. ``images_documents`` is the config ``kubeadm config images
+  pull --config`` reads on every host before init/join (backends/kubeadm/images.py).
 
 Nothing here is a secret by itself; the token and certificate key passed in are written into the
 file, which the host step uploads with mode 0600.
@@ -177,6 +181,8 @@ def init_documents(
     if endpoint:
         cluster["controlPlaneEndpoint"] = endpoint
     cluster["networking"] = {"podSubnet": plan.pod_cidr, "serviceSubnet": plan.service_cidr}
+    if plan.image_repository:
+        cluster["imageRepository"] = plan.image_repository
     if api == V1BETA3:
         cluster["apiServer"] = {"timeoutForControlPlane": HEALTH_TIMEOUT}
 
@@ -287,6 +293,34 @@ def render_join_config(
             "(or run `kubeadm init phase upload-certs --upload-certs` on a control plane for a key)"
         )
     return "\n".join(head) + "\n" + _dump(doc)
+
+
+def images_documents(plan: ClusterPlan, host: Host) -> list[dict[str, Any]]:
+    """What ``kubeadm config images pull --config`` needs on ``host``: the CRI socket
+    (InitConfiguration.nodeRegistration) and the version and image repository (ClusterConfiguration)."""
+    api = api_version(plan)
+    cluster: dict[str, Any] = {"clusterName": plan.name, "kubernetesVersion": kubernetes_version(plan)}
+    if plan.image_repository:
+        cluster["imageRepository"] = plan.image_repository
+    return [
+        _doc(api, "InitConfiguration", {"nodeRegistration": {"name": host.name, "criSocket": CRI_SOCKETS[plan.container_runtime]}}),
+        _doc(api, "ClusterConfiguration", cluster),
+    ]
+
+
+def render_images_config(plan: ClusterPlan, host: Host) -> str:
+    """YAML for ``kubeadm config images pull --config FILE`` on ``host``."""
+    repo = plan.image_repository or "registry.k8s.io (kubeadm's default)"
+    head = [
+        f"# the images kubeadm needs on {host.name}, written by k8s-tui from plan '{plan.name}': pulled before",
+        f"# kubeadm init/join, so an unreachable registry fails early. Images from {repo}.",
+        f"# run: {' '.join(images_pull_args('FILE'))}",
+    ]
+    return "\n".join(head) + "\n" + "---\n".join(_dump(d) for d in images_documents(plan, host))
+
+
+def images_pull_args(config_path: str) -> list[str]:
+    return ["kubeadm", "config", "images", "pull", "--config", config_path]
 
 
 def init_args(config_path: str, *, upload_certs: bool = False) -> list[str]:

@@ -12,7 +12,11 @@ the way a real one does, and a second dry run on the same executor finds everyth
   kubelet.conf (and admin.conf on a control plane), ``kubeadm reset`` removes them;
 * kubectl answers only where admin.conf exists: ``get --raw /readyz`` "ok"; ``get nodes -o name``
   and ``wait --for=condition=Ready`` from the hosts that have a kubelet.conf;
-* ``rm -r`` removes what is under a directory.
+* ``rm -r`` removes what is under a directory;
+* ``kubeadm config images pull --config FILE`` prints kubeadm's ``[config/images] Pulled ...`` line
+  for each image whose name follows from FILE (its imageRepository, kubernetesVersion, and the
+  pause tag kubeadm pins for that minor); etcd's and CoreDNS's tags are kubeadm's own and are not
+  guessed: one line says so.
 
 It changes nothing anywhere; it is chosen, like any executor, by whoever starts the run.
 """
@@ -73,6 +77,8 @@ class KubeadmDryRunExecutor(DryRunExecutor):
                           or re.match(r"^/etc/kubernetes/manifests/[^/]+\.yaml$", p)
                           or p.startswith(("/var/lib/etcd/member", "/etc/kubernetes/k8s-tui/")))
             return [("stdout", p) for p in left], 0, 0.0
+        if argv[:4] == ["kubeadm", "config", "images", "pull"]:
+            return self._images_pull(sim, argv), 0, 0.0
         if argv[0] == "dpkg-query":
             return self._pkg_query(inst, "deb"), 0 if all(inst.get(p) for p in ("kubelet", "kubeadm", "kubectl")) else 1, 0.0
         if argv[0] == "rpm" and argv[1:2] == ["-q"]:
@@ -95,6 +101,22 @@ class KubeadmDryRunExecutor(DryRunExecutor):
         if status == 0:
             self._effects(host, sim, argv, inst)
         return lines, status, delay
+
+    @staticmethod
+    def _images_pull(sim: SimHost, argv: list[str]) -> list[tuple[str, str]]:
+        from ...hostprep.runtime import pause_image
+
+        cfg = sim.files.get(argv[argv.index("--config") + 1], b"").decode(errors="replace") if "--config" in argv else ""
+        repo = (re.search(r"^imageRepository: *(\S+)", cfg, re.M) or [None, "registry.k8s.io"])[1]
+        version = (re.search(r"^kubernetesVersion: *(\S+)", cfg, re.M) or [None, "stable-1"])[1]
+        m = re.search(r"(\d+)\.(\d+)", version)
+        tag = f"v{version.lstrip('v')}" if re.match(r"^v?\d+\.\d+\.\d+$", version) else f"{version} (newest patch)"
+        lines = [("stdout", f"[config/images] Pulled {repo}/{c}:{tag}")
+                 for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")]
+        if m:
+            lines.append(("stdout", f"[config/images] Pulled {pause_image(int(m.group(2)), repo)}"))
+        lines.append(("stdout", f"# dry run: etcd and coredns come from {repo} too, at the tags this kubeadm pins"))
+        return lines
 
     @staticmethod
     def _pkg_query(inst: dict[str, str | None], kind: str) -> list[tuple[str, str]]:
