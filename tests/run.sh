@@ -13,6 +13,10 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v ip >/dev/null || need+=(iproute2)
   command -v tmux >/dev/null || need+=(tmux)
   command -v nft >/dev/null || need+=(nftables)
+  command -v apt-ftparchive >/dev/null || need+=(apt-utils)
+  command -v dpkg-deb >/dev/null && command -v dpkg-scanpackages >/dev/null || need+=(dpkg-dev)
+  command -v gpg >/dev/null || need+=(gnupg)
+  [ -x /usr/bin/tinyproxy ] || need+=(tinyproxy)
   command -v chromium >/dev/null || need+=(chromium)
   command -v chromedriver >/dev/null || need+=(chromium-driver)
   if [ ${#need[@]} -gt 0 ]; then

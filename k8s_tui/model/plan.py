@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..yamlio import InputError, dump_yaml, line_of, load_yaml, load_yaml_text, plain
 from .hosts import Host, Inventory, Role, check_address
+from .bundle import check_bundle_dir
 from .network import NetworkSettings, ProxySettings, Url, check_image_repository, check_registry_mirrors
 from .presets import load_presets, presets_dir
 from .tuning import TuningProfile, parse_tuning
@@ -49,6 +50,12 @@ class Cni(str, Enum):
     none = "none"
 
 
+class NetworkCheck(str, Enum):
+    strict = "strict"
+    warn = "warn"
+    off = "off"
+
+
 class Runtime(str, Enum):
     containerd = "containerd"
     crio = "cri-o"
@@ -74,6 +81,12 @@ class ClusterPlan(BaseModel):
     package_repository: Url | None = Field(default=None, description="base URL laid out like pkgs.k8s.io/core:/stable:")
     registry_mirrors: dict[str, list[Url]] = Field(default_factory=dict, description="registry -> mirror URLs")
     proxy: ProxySettings | None = None
+    offline_bundle: str | None = Field(default=None, description="folder with packages, image tarballs and manifest.yaml (k8s-tui bundle)")
+    network_check: NetworkCheck = Field(default=NetworkCheck.warn, description=(
+        "the reachability check the kubeadm path runs right after facts, before any change: each host tries the "
+        "package repository, the image registry and every mirror. warn (default): a failing endpoint is reported "
+        "with its hint and the run goes on (labs without internet install from a bundle or local mirrors); "
+        "strict: a failing endpoint fails that host there; off: no check"))
     hosts: list[Host] = Field(default_factory=list)
     tuning: TuningProfile = Field(default_factory=TuningProfile)
 
@@ -130,6 +143,18 @@ class ClusterPlan(BaseModel):
     @classmethod
     def _registry_mirrors(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
         return check_registry_mirrors(v)
+
+    @field_validator("offline_bundle")
+    @classmethod
+    def _offline_bundle(cls, v: str | None) -> str | None:
+        return None if v is None or not str(v).strip() else check_bundle_dir(v)
+
+    @field_validator("network_check", mode="before")
+    @classmethod
+    def _network_check(cls, v: object) -> object:
+        if isinstance(v, str) and v.strip().lower() not in {m.value for m in NetworkCheck}:
+            raise ValueError(f"{v!r} is not a network check mode: strict, warn or off")
+        return v.strip().lower() if isinstance(v, str) else v
 
     @field_validator("sysctl_file")
     @classmethod
@@ -267,6 +292,8 @@ def load_plan_text(text: str, source: str = "<plan>") -> ClusterPlan:
 
 def plan_to_doc(plan: ClusterPlan) -> dict:
     data = plan.model_dump(mode="json", exclude_none=True)
+    if data.get("network_check") == NetworkCheck.warn.value:  # the default: plans saved before it stay as they were
+        del data["network_check"]
     data["tuning"] = data.get("tuning", {}).get("values", {})
     return data
 

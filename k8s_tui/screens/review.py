@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +14,9 @@ from textual.widgets import Button, DataTable, Label, Select, Static, TabbedCont
 
 from ..yamlio import InputError
 from ..widgets.dialogs import PathPrompt
+from ..widgets.hostkey_dialog import ask_host_key, ask_secret
+from ..widgets.network_form import NetworkForm
+from ..session import network as net
 from .base import WizardScreen
 
 STATUS = {
@@ -41,12 +45,17 @@ class ReviewScreen(WizardScreen):
         Binding("2", "tab('tab-file')", "File", show=False, tooltip="show the sysctl file for the host"),
         Binding("3", "tab('tab-steps')", "Steps", show=False, tooltip="show the steps in order"),
         Binding("4", "tab('tab-plan')", "Plan", show=False, tooltip="show plan.yaml"),
-        Binding("escape", "app.prev_step", "Back", show=False, tooltip="back to tuning"),
+        Binding("5", "tab('tab-network')", "Network", show=False,
+                tooltip="mirrors, package repository, proxy, offline bundle; check reachability"),
+        Binding("c", "check_network", "Check network",
+                tooltip="each host tries the package repository, the image registry and every mirror (changes nothing)"),
     ]
     EXTRA_KEYS = [("left / right (on the tabs)", "switch between changes, file, steps and plan")]
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        if tab == "tab-network":  # off the host list (it takes letters): c and Enter check at once
+            self.query_one("#net-check", Button).focus()
 
     def __init__(self) -> None:
         super().__init__()
@@ -78,6 +87,10 @@ class ReviewScreen(WizardScreen):
             with TabPane("4 plan.yaml", id="tab-plan"):
                 with VerticalScroll():
                     yield Static(id="plan-text")
+            with TabPane("5 Network", id="tab-network"):
+                with VerticalScroll(id="network-scroll"):
+                    yield NetworkForm(net.field_texts(self.state), net.PLACEHOLDERS,
+                                      [(n, p.title) for n, p in self._network_presets().items()], id="network-form")
 
     def on_mount(self) -> None:
         t = self.query_one("#diff-table", DataTable)
@@ -101,6 +114,19 @@ class ReviewScreen(WizardScreen):
     def on_resize(self, event) -> None:
         # wide: the file beside the changes; narrow: the file has its own tab only
         self.query_one("#diff-file-scroll").display = self.size.width >= 110
+        self.call_after_refresh(self.show_host)  # the table's width is known after the layout
+
+    def _fit_columns(self, t: DataTable, rows) -> None:
+        """Fixed widths so long values and notes wrap inside the table instead of running off
+        its right edge (a cut tcp_rmem looked like a different value)."""
+        room = (t.scrollable_content_region.width or self.size.width - 4) - 2 * t.cell_padding * 4 - 2
+        key_w = min(max((len(r.key) for r in rows), default=10), 40)
+        change_w = max((len(f"{r.now} -> {r.new}") for r in rows), default=10)
+        change_w = max(16, min(change_w, (room - 2 - key_w) * 2 // 3))
+        note_w = max(12, room - 2 - key_w - change_w)
+        for key, width in (("st", 2), ("key", key_w), ("change", change_w), ("note", note_w)):
+            column = t.columns[key]
+            column.auto_width, column.width = False, width
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "host-select" and event.value is not Select.NULL:
@@ -117,6 +143,7 @@ class ReviewScreen(WizardScreen):
             self.query_one("#file-text", Static).update("")
             return
         rows = s.host_diff(self.host)
+        self._fit_columns(t, rows)
         counts = {k: 0 for k in STATUS}
         for r in rows:
             mark, style = STATUS[r.status]
@@ -127,7 +154,8 @@ class ReviewScreen(WizardScreen):
                 change = Text(f"{r.now} (kept)", style="dim")
             else:
                 change = Text.assemble(r.now, " -> ", (r.new, "bold"))
-            t.add_row(Text(mark, style=style), Text(r.key, style=style if r.status != "same" else ""), change, Text(r.note, style="dim"), key=r.key)
+            t.add_row(Text(mark, style=style), Text(r.key, style=style if r.status != "same" else ""), change,
+                      Text(r.note, style="dim"), key=r.key, height=None)
         probe = s.probes.get(self.host)
         kernel = f"kernel {probe.kernel}" if probe and probe.kernel else "not probed"
         summary.update(Content.assemble(
@@ -222,3 +250,61 @@ class ReviewScreen(WizardScreen):
             self.notify(f"exported {len(written)} files to {path}")
 
         self.app.push_screen(PathPrompt("Export to a folder", default, explain="plan.yaml, and hosts/<name>/<sysctl file> per host.", check=check), done)
+
+    # ---- the Network tab (session/network.py applies the values; the form shows them) ----------
+
+    def _network_presets(self) -> dict:
+        from ..model.network_presets import load_network_presets
+
+        try:
+            return load_network_presets()
+        except InputError as e:
+            self.notify(f"network presets not loaded: {e}", severity="error", timeout=8)
+            return {}
+
+    def on_network_form_field_changed(self, event: NetworkForm.FieldChanged) -> None:
+        error = net.set_field(self.state, event.field, event.value)
+        self.query_one(NetworkForm).show_error(event.field, error)
+        if error is None:
+            self.show_plan()
+
+    def on_network_form_preset_pressed(self, event: NetworkForm.PresetPressed) -> None:
+        preset = self._network_presets().get(event.preset)
+        if preset is None:
+            return
+        lines = net.apply_network_preset(self.state, preset)
+        form = self.query_one(NetworkForm)
+        form.set_texts(net.field_texts(self.state))
+        form.show_sources([f"Filled from '{preset.title}' (open each source before relying on a mirror):", *lines])
+        self.show_plan()
+
+    def on_network_form_check_pressed(self, event: NetworkForm.CheckPressed) -> None:
+        self.action_check_network()
+
+    def action_check_network(self) -> None:
+        self.query_one(TabbedContent).active = "tab-network"
+        table = self.query_one(NetworkForm).table
+        try:
+            plan = self.state.to_plan()
+        except InputError as e:
+            table.show_text(f"cannot check yet: {e}", "bold red")
+            return
+        if not plan.hosts:
+            table.show_text("no hosts to check from: add them in step 2", "bold red")
+            return
+        table.show_text(f"checking from {len(plan.hosts)} hosts ...", "italic")
+        self.run_worker(self._check_network(plan), group="reachability", exclusive=True, exit_on_error=False)
+
+    async def _check_network(self, plan) -> None:
+        from ..session.reachability import run_reachability
+
+        table = self.query_one(NetworkForm).table
+        prompts = SimpleNamespace(host_key=lambda info: ask_host_key(self.app, info),
+                                  secret=lambda prompt: ask_secret(self.app, prompt))
+        try:
+            report = await run_reachability(self.app.executors(), plan, prompts)
+        except (InputError, OSError, ValueError) as e:
+            table.show_text(f"the check could not run: {e}", "bold red")
+            return
+        table.show_report(report)
+        self.query_one("#network-scroll", VerticalScroll).scroll_to_widget(table, top=True)

@@ -17,7 +17,15 @@ def test_kubeadm_full_scope_is_the_kubeadm_path():
     rp = plan_steps(make_plan(tool="kubeadm"))
     ids = [s.id for s in rp.steps()]
     assert rp.scope == "full"
-    assert ids[:3] == ["facts", "preflight", "swap"] and "kubeadm-init" in ids and ids[-1] == "verify"
+    assert ids[:4] == ["facts", "reachability", "preflight", "swap"] and "kubeadm-init" in ids and ids[-1] == "verify"
+    assert not rp.stages[1].steps[0].strict  # network_check: warn, the default
+
+
+@pytest.mark.parametrize("mode,want", [("warn", [False]), ("strict", [True]), ("off", [])])
+def test_network_check_picks_the_reachability_stage(mode, want):
+    rp = plan_steps(make_plan(tool="kubeadm", network_check=mode))
+    assert [s.strict for s in rp.steps() if s.id == "reachability"] == want
+    assert [st.name for st in rp.stages][:2] == (["facts", "reachability"] if want else ["facts", "preflight"])
 
 
 @pytest.mark.parametrize("tool", ["kubespray", "kubeasz", "kops"])

@@ -1,7 +1,8 @@
 """The kubeadm path as a RunPlan: every stage, in order.
 
-    facts -> preflight -> host preparation (swap, modules, sysctl, runtime, packages)
-    -> kubeadm config -> init -> join control planes (one at a time) -> join workers (all at once)
+    facts -> reachability (warn-only unless the plan's network_check is strict; none when off)
+    -> preflight -> host preparation (swap, modules, sysctl, runtime, packages)
+    -> pull images (every host) -> kubeadm config -> init -> join control planes (one at a time) -> join workers (all at once)
     -> network add-on -> verify
 
 ``kubeadm_run_plan(plan)`` is what ``engine.planning.plan_steps`` returns for ``tool: kubeadm``
@@ -18,12 +19,15 @@ from typing import TYPE_CHECKING
 from ...engine.runner import RunPlan, Stage
 from ...hostprep.facts import FactsStep
 from ...hostprep.modules import ModulesStep
+from ...hostprep.offline import OfflineBundleStep
 from ...hostprep.packages import PackagesStep
 from ...hostprep.preflight import PreflightStep
+from ...hostprep.reachability import ReachabilityStep
 from ...hostprep.runtime import RuntimeStep
 from ...hostprep.swap import SwapStep
 from ...hostprep.sysctl import SysctlStep
 from ...hostprep.tuning_values import kubeadm_sysctl_values
+from .images import ImagePullStep
 from .steps import (
     ClusterState,
     CniStep,
@@ -50,14 +54,18 @@ def kubeadm_run_plan(
     values = kubeadm_sysctl_values(plan)
     stages = [
         Stage("facts", [FactsStep(list(values), state.facts)]),
+        *([Stage("reachability", [ReachabilityStep(strict=plan.network_check.value == "strict")])]
+          if plan.network_check.value != "off" else []),
         Stage("preflight", [PreflightStep(state.facts)]),
         Stage("host preparation", [
             SwapStep(),
             ModulesStep(),
             SysctlStep(values, plan.sysctl_file),
             RuntimeStep(),
+            *([OfflineBundleStep()] if plan.offline_bundle else []),  # a plan's offline_bundle (hostprep/offline.py)
             PackagesStep(offline_dir),
         ]),
+        Stage("pull images", [ImagePullStep()]),
         Stage("kubeadm config", [KubeadmConfigStep()]),
         Stage("kubeadm init", [KubeadmInitStep(state)]),
         Stage("join control planes", [KubeadmJoinStep(state, control_plane=True)]),
