@@ -43,7 +43,10 @@ class RunScreen(LogPanel, WizardScreen):
     STEP = ""  # not one of the wizard's back/next steps
     TITLE = "5 Run"
     HELP_TEXT = (
-        "The run, live: a row per host, a column per step (" + LEGEND + "). Up/down picks a host and "
+        "The run, live: a row per host, a column per step (" + LEGEND + "). When the steps do not all "
+        "fit, cells drop their times and titles shrink to four letters (INIT, JNcp, JNwk: kubeadm init "
+        "and the joins, marked); left/right scroll the steps while the host column stays, and the line "
+        "under the grid names the selected step. Up/down picks a host and "
         "shows its log; 0 shows all hosts. The log follows new lines until you scroll up; End or f "
         "follows again. When a host fails, its error and a hint show above the logs: retry the step, "
         "skip the host (the others go on), or abort. Ctrl+C asks, then stops the run; the journal "

@@ -10,82 +10,29 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.events import Resize
 from textual.widgets import DataTable, Input, Label, Select, Static
-from textual.timer import Timer
 
 from ..knowledge.explain import explain
 from ..model.plan import ProxyMode
-from ..widgets.inputs import WizInput
-from ..yamlio import InputError
-from ..widgets.explain_panel import ExplainPanel
-from ..widgets.lab_view import LabView
-from ..widgets.value_editor import ValueEditor
-from .base import WizardScreen
-from ..session.lab_try import TryRun, plan_try, value_to_try
 from ..session.state import TableRow, show
+from ..widgets.explain_panel import ExplainPanel
+from ..widgets.inputs import FilterInput
+from ..widgets.lab_view import LabView
+from ..widgets.sysctl_table import SysctlTable
+from ..widgets.value_editor import ValueEditor
+from ..yamlio import InputError
+from .base import WizardScreen
+from .tuning_columns import COLS, fit, fit_key, fit_widths
+from .tuning_try import TryItMixin
 
-__all__ = ["TuningScreen", "ValueEditor"]
+# the words state.now() puts beside a host, in the panel's other language
+PER_HOST_ZH = {"not read": "未读取", "not probed": "未探测", "absent": "不存在"}
+
+__all__ = ["SysctlTable", "TuningScreen", "ValueEditor", "fit_widths"]
 
 WIDE = 100  # from this many columns the panel goes beside the table
 PANEL_WIDTH = 50  # a 46-column diagram, padding, the scrollbar and the border
 PANEL_MODES = ["auto", "beside", "below", "hidden"]
-COLS = [("key", "Key"), ("now", "Now"), ("default", "Default"), ("preset", "Preset"), ("yours", "Yours")]
-
-
-def fit(text: str, width: int) -> str:
-    """Cut to width with an ASCII marker, so nothing hides that it was cut."""
-    return text if len(text) <= width else text[: max(1, width - 1)] + "~"
-
-
-def fit_key(text: str, width: int) -> str:
-    """Cut a key in the middle: its start and its end tell keys apart (ip6tables, arptables)."""
-    if len(text) <= width:
-        return text
-    head = max(4, width // 3)
-    tail = width - head - 1
-    return text[:head] + "~" + text[-tail:]
-
-
-MIN_WIDTHS = (20, 7, 7, 7, 7)
-MAX_WIDTHS = (42, 14, 14, 14, 14)
-
-
-def fit_widths(rows: list[TableRow], budget: int) -> tuple[int, ...]:
-    """Column widths that fit the budget: what each column needs, then the widest shrunk first."""
-    need = [len(label) for _, label in COLS]
-    for r in rows:
-        if r.key is None:
-            continue
-        assert r.now is not None
-        texts = (r.key + "  ", r.now.text, r.default, r.preset, ("* " + r.yours) if r.changed else "")
-        need = [max(n, len(t)) for n, t in zip(need, texts)]
-    need[4] = max(need[4], 9)  # room for "* " and a value typed later
-    widths = [max(lo, min(hi, n)) for n, lo, hi in zip(need, MIN_WIDTHS, MAX_WIDTHS)]
-    # shrink in stages: values first, then the key, so a key stays readable as long as it can
-    for key_floor, val_floor in ((32, 10), (28, 9), (24, 8), (20, 7)):
-        for i in (1, 2, 3, 4):
-            while sum(widths) > budget and widths[i] > val_floor:
-                widths[i] -= 1
-        while sum(widths) > budget and widths[0] > key_floor:
-            widths[0] -= 1
-        if sum(widths) <= budget:
-            break
-    return tuple(widths)
-
-
-class SysctlTable(DataTable):
-    BINDINGS = [
-        Binding("delete,backspace", "screen.reset_value", "Reset", tooltip="reset the value to the preset's"),
-    ]
-
-    def on_resize(self, event: Resize) -> None:
-        fit = getattr(self.screen, "_fit_columns", None)
-        if fit is not None:
-            self.call_after_refresh(fit)
-        # the edit line takes rows from the table: keep the cursor row in sight
-        self.call_after_refresh(self._scroll_cursor_into_view)
-
-
-class TuningScreen(WizardScreen):
+class TuningScreen(TryItMixin, WizardScreen):
     STEP = "tuning"
     TITLE = "3 Tuning"
     HELP_TEXT = (
@@ -104,7 +51,7 @@ class TuningScreen(WizardScreen):
         Binding("p", "panel_mode", "Panel", show=False, tooltip="panel: auto, beside, below, hidden"),
         Binding("right_square_bracket", "panel_scroll(1)", "Panel down", show=False, tooltip="scroll the panel down"),
         Binding("left_square_bracket", "panel_scroll(-1)", "Panel up", show=False, tooltip="scroll the panel up"),
-        Binding("escape", "escape", "Cancel", show=False, tooltip="cancel the edit, or leave the filter"),
+        Binding("escape", "escape", "Cancel", show=False, tooltip="stop a Try it; never a step back"),
     ]
     EXTRA_KEYS = [
         ("delete / backspace", "reset the highlighted value to the preset's"),
@@ -118,8 +65,8 @@ class TuningScreen(WizardScreen):
         self._shown_key: object = None
         self._widths: tuple[int, ...] = ()
         self._typed: object = None
-        self._try: TryRun | None = None
-        self._try_timer: Timer | None = None
+        self._try = None
+        self._try_timer = None
 
     # ---- layout -----------------------------------------------------------------------------
 
@@ -136,7 +83,7 @@ class TuningScreen(WizardScreen):
             )
             yield Label("proxy", classes="top-label")
             yield Select([(m.value, m.value) for m in ProxyMode], value=s.proxy_mode.value, allow_blank=False, compact=True, id="proxy-select")
-            yield WizInput(placeholder="/ filter: key or words", id="filter", compact=True)
+            yield FilterInput(placeholder="/ filter: words in key or summary", id="filter", compact=True)
             yield Static("", id="lang-flag")
         with Horizontal(id="tune-body"):
             with Vertical(id="tune-left"):
@@ -297,7 +244,8 @@ class TuningScreen(WizardScreen):
             lines.append(Content.assemble((label + ": ", "bold"), now.text, f" ({'全部' if zh else 'all'} {n})"))
         else:
             tag = ("mixed", "bold magenta") if now.mixed else (now.text, "bold")
-            per = ", ".join(f"{h} {v}" for h, v in now.per_host.items())
+            words = PER_HOST_ZH if zh else {}
+            per = ", ".join(f"{h} {words.get(v, v)}" for h, v in now.per_host.items())
             lines.append(Content.assemble((label + ": ", "bold"), tag, " (", per, ")"))
         ptitle = preset.title if preset else "-"
         yours = s.overrides.get(key)
@@ -341,6 +289,17 @@ class TuningScreen(WizardScreen):
         chk = s.check_edit(key, text)
         editor.show_check(chk)
         self.update_panel(typed=chk.value if chk.ok else None)
+        self.call_after_refresh(self._place_editor)
+
+    def _place_editor(self) -> None:
+        """Put the edit box next to the edited row (the row's place on screen, under the header)."""
+        editor, table = self.query_one(ValueEditor), self.query_one(SysctlTable)
+        if not editor.is_open or table.row_count == 0:
+            return
+        row = table.cursor_row
+        top = table.region.y - self.query_one("#tune-left").region.y + table.header_height
+        y = top + sum(table.rows[rk].height for rk in list(table.rows)[:row]) - round(table.scroll_y)
+        editor.place_by_row(y, y + 1, self.query_one("#tune-left").region.height)
 
     @on(Input.Changed, "#edit-input")
     def _typed(self, event: Input.Changed) -> None:
@@ -349,6 +308,7 @@ class TuningScreen(WizardScreen):
             return
         chk = self.state.check_edit(editor.key, event.value)
         editor.show_check(chk)
+        self.call_after_refresh(self._place_editor)  # the message may have grown or shrunk
         self.update_panel(typed=chk.value if chk.ok else None)
 
     @on(Input.Submitted, "#edit-input")
@@ -366,18 +326,29 @@ class TuningScreen(WizardScreen):
         editor.close()
         self.rebuild(select=key)
         self.query_one(SysctlTable).focus()
+        self.call_after_refresh(self._fit_columns)  # the Yours column may need room now
 
     def action_escape(self) -> None:
-        editor = self.query_one(ValueEditor)
+        # the filter and the edit box take their own Esc (FilterInput, ValueEditor); the Select's
+        # open list closes itself; here only a running Try it stops, and Esc never steps back
         if self._try is not None:
             self.stop_try()
-        elif editor.is_open:
-            editor.close()
-            self._shown_key = object()
-            self.update_panel()
-            self.query_one(SysctlTable).focus()
-        elif self.focused is self.query_one("#filter"):
-            self.query_one(SysctlTable).focus()
+
+    @on(ValueEditor.Escape)
+    def _edit_escape(self, event: ValueEditor.Escape) -> None:
+        event.stop()
+        if self._try is not None:
+            self.stop_try()
+            return
+        self.query_one(ValueEditor).close()
+        self._shown_key = object()
+        self.update_panel()
+        self.query_one(SysctlTable).focus()
+
+    @on(FilterInput.Left)
+    def _filter_left(self, event: FilterInput.Left) -> None:
+        event.stop()
+        self.query_one(SysctlTable).focus()
 
     def action_reset_value(self) -> None:
         key = self.current_key()
@@ -385,6 +356,7 @@ class TuningScreen(WizardScreen):
             return
         if self.state.reset_value(key):
             self.rebuild(select=key)
+            self.call_after_refresh(self._fit_columns)
             self.notify(f"{key}: back to the preset's value ({show(self.state.preset_values().get(key))})")
 
     def action_filter(self) -> None:
@@ -432,61 +404,6 @@ class TuningScreen(WizardScreen):
     def action_panel_scroll(self, direction: int) -> None:
         panel = self.query_one(ExplainPanel)
         panel.scroll_relative(y=direction * max(3, panel.size.height - 2), animate=False)
-
-    # ---- Try it: the lab, run here (session/lab_try.py runs it; LabView draws it) -------------
-
-    def action_try_it(self) -> None:
-        if self._try is not None:
-            self.stop_try()
-            return
-        key = self.current_key()
-        if key is None:
-            return
-        editor = self.query_one(ValueEditor)
-        editing = self.query_one("#edit-input", Input).value if editor.is_open and editor.key == key else None
-        value, label = value_to_try(self.state, key, editing)
-        self.show_try(plan_try(key, value, label, self.state.catalogue, demo=self.state.demo))
-
-    def show_try(self, run: TryRun) -> None:
-        """Start ``run`` (a finished one, e.g. a test's, is only drawn) and show it above the explanation."""
-        self._try = run
-        run.start()
-        self.query_one("#tune-body").add_class("-trying")
-        self.query_one(LabView).show_run(run)
-        self.query_one(ExplainPanel).scroll_home(animate=False)
-        if run.running:
-            self._try_timer = self.set_interval(0.1, self._drain_try)
-        elif run.finished and not run.problem:
-            self.call_after_refresh(self._follow_try)
-
-    def _drain_try(self) -> None:
-        run = self._try
-        changed = run is not None and run.drain()
-        if run is None or not run.running:  # the worker ended: its last reports were just drained
-            self._stop_timer()
-            changed = run is not None
-        if changed:
-            self.query_one(LabView).redraw()
-            self.call_after_refresh(self._follow_try)
-
-    def _follow_try(self) -> None:
-        """Keep the newest lines of the Try it in sight (the panel may be a few rows high)."""
-        panel, view = self.query_one(ExplainPanel), self.query_one(LabView)
-        panel.scroll_to(y=max(0, view.virtual_region.bottom - panel.scrollable_content_region.height), animate=False)
-
-    def stop_try(self) -> None:
-        """Cancel (session/lab_try.py: the experiment stops at its next event, namespaces removed) and hide."""
-        if self._try is not None:
-            self._try.cancel()
-        self._try = None
-        self._stop_timer()
-        self.query_one("#tune-body").remove_class("-trying")
-        self.query_one(LabView).show_run(None)
-
-    def _stop_timer(self) -> None:
-        if self._try_timer is not None:
-            self._try_timer.stop()
-        self._try_timer = None
 
     def before_leave(self, forward: bool) -> bool:
         self.stop_try()  # leaving the step stops the run; F1 help or the palette on top do not

@@ -65,10 +65,15 @@ def failure_panel(m: RunState, host: str | None, *, width: int, tall: bool) -> C
     msg = (c.message if c is not None else "") or m.lost.get(host, "")
     head = f"{what} {host} at {step}{attempt}: "
     width = max(20, width)
+    # lines for the message and the hint: a short terminal keeps 3 (the log below needs the room),
+    # a tall one 5 (app.tcss caps the panel there) less the keys line
+    room = 5 - (1 if m.active else 0) if tall else 3
+    hint_lines = (2 if tall else 1) if c is not None and c.hint else 0
+    msg_lines = max(2, room - hint_lines)
     lines.append(Content.assemble((f"{what} {host}", "bold $error"), f" at {step}{attempt}: ",
-                                  fit(msg, 2 * width - len(head) - width // 5)))
+                                  fit_lines(msg, width, msg_lines, len(head))))
     if c is not None and c.hint:
-        lines.append(Content.assemble(("hint: ", "bold $warning"), fit(c.hint, 2 * width - 6 - width // 5)))
+        lines.append(Content.assemble(("hint: ", "bold $warning"), fit_lines(c.hint, width, hint_lines, 6)))
     more = f"  ({len(failed) - 1} other host(s) failed)" if len(failed) > 1 else ""
     if m.active and tall:
         lines.append(Content.assemble(("r", "bold $accent"), " retry  ", ("s", "bold $accent"), " skip this host  ",
@@ -84,7 +89,7 @@ def cell_detail(m: RunState, host: str | None, step: str | None) -> Content:
         mine = [c for (h, _), c in m.cells.items() if h == host]
         finished = sum(1 for c in mine if c.status not in ("pending", "running"))
         return Content.assemble((host, "bold"), f": {m.host_state.get(host, '?')}, {finished} of {len(mine)} steps finished"
-                                "  (left/right: a step's status and message)")
+                                "  (left/right: one step)")
     col = m.step(step)
     c = m.cell(host, step)
     title = col.title if col else step
@@ -100,17 +105,60 @@ def cell_detail(m: RunState, host: str | None, step: str | None) -> Content:
     return Content.assemble((host, "bold"), f" / {title}: ", (str(c.status) + extra, "bold"), msg)
 
 
+def wrapped_lines(text: str, width: int, indent: int = 0) -> int:
+    """How many lines ``text`` takes when wrapped at spaces to ``width`` after ``indent`` columns
+    (a word longer than a line folds)."""
+    lines, col = 1, indent
+    for w in text.split():
+        need = len(w) + (1 if col else 0)
+        if col and col + need > width:
+            lines, col, need = lines + 1, 0, len(w)
+        while col + need > width:  # a word longer than the line folds
+            lines, need = lines + 1, need - (width - col)
+            col = 0
+        col += need
+    return lines
+
+
+def fit_lines(text: str, width: int, lines: int, indent: int = 0) -> str:
+    """``fit`` to what wraps into ``lines`` lines of ``width`` after ``indent`` columns."""
+    n = len(text)
+    out = fit(text, n)
+    while n > 10 and wrapped_lines(out, width, indent) > lines:
+        n -= max(1, width // 8)
+        out = fit(text, n)
+    if wrapped_lines(out, width, indent) > lines:  # its end is one word too long for the room: keep the start
+        head: list[str] = []
+        for w in text.split():
+            if wrapped_lines(" ".join([*head, w, "..."]), width, indent) > lines:
+                break
+            head.append(w)
+        out = " ".join([*head, "..."])
+    return out
+
+
 def fit(text: str, n: int) -> str:
-    """At most n characters: the start and the end, the middle cut out and marked with " ... "
-    (an error's useful part is often at its end; the whole text is in the log)."""
-    text = " ".join(text.split())
-    if len(text) <= n:
-        return text
-    n = max(10, n - 5)
-    head = text[: n * 2 // 5]
-    tail = text[len(text) - (n - len(head)):]
-    if " " in head[len(head) // 2:]:  # cut between words where that costs little
-        head = head[: head.rindex(" ")]
-    if " " in tail[: len(tail) // 2]:
-        tail = tail[tail.index(" ") + 1:]
-    return head + " ... " + tail
+    """At most about n characters, cut only between words: the first words and the last, the
+    middle words left out and marked with " ... " (an error's useful part is often at its end;
+    the whole text is in the log). A path or any other word is never cut: the panel wraps lines at
+    spaces, and a word longer than a line is the only thing that folds."""
+    words = text.split()
+    if len(" ".join(words)) <= n:
+        return " ".join(words)
+    budget = max(10, n - 5)
+    head: list[str] = []
+    used = 0
+    for w in words:  # about two fifths for the start
+        if used + len(w) + (1 if head else 0) > budget * 2 // 5:
+            break
+        used += len(w) + (1 if head else 0)
+        head.append(w)
+    tail: list[str] = []
+    for w in reversed(words[len(head):]):
+        if used + len(w) + 1 > budget and tail:
+            break
+        used += len(w) + 1
+        tail.insert(0, w)
+    if len(head) + len(tail) >= len(words):
+        return " ".join(words)
+    return " ".join([*head, "...", *tail])
