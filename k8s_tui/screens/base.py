@@ -29,7 +29,8 @@ class WizardScreen(Screen):
         yield Breadcrumb(self.STEP, demo=self.state.demo)
         yield from self.compose_body()
         yield NavBar(self.STEP)
-        yield Footer(compact=True)
+        # no "^p palette" here: at 80 columns it pushed "? Help" out; help (?) lists ctrl+p
+        yield Footer(compact=True, show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -19,7 +19,7 @@ class WizardCommands(ListedCommands):
             yield (f"Go to {i} {title}", partial(app.action_goto, step), f"open step {i}")  # type: ignore[attr-defined]
         yield ("Next step", app.action_next_step, "ctrl+n")  # type: ignore[attr-defined]
         yield ("Previous step", app.action_prev_step, "ctrl+b")  # type: ignore[attr-defined]
-        yield ("Help: keys of this screen", app.action_help, "F1")  # type: ignore[attr-defined]
+        yield ("Help: keys of this screen", app.action_help, "? or F1")  # type: ignore[attr-defined]
         yield ("Theme: high contrast on/off (Linux console)", app.action_toggle_contrast, "16 colours, works with TERM=linux")  # type: ignore[attr-defined]
         for i, tool in enumerate(TOOL_ORDER):
             yield (f"Tool: use {TOOLS[tool].title}", partial(run, "tool", f"pick({i})"), TOOLS[tool].pick_when)
@@ -50,4 +50,4 @@ class WizardCommands(ListedCommands):
         yield ("Review: choose the host", partial(run, "review", "focus_host"), "h")
         for key, tab, what in (("1", "tab-diff", "changes"), ("2", "tab-file", "sysctl file"), ("3", "tab-steps", "steps"), ("4", "tab-plan", "plan.yaml")):
             yield (f"Review: show the {what}", partial(run, "review", f"tab('{tab}')"), key)
-        yield ("Quit", app.action_quit, "ctrl+q")
+        yield ("Quit", app.action_quit, "now, your plan saved (q / ctrl+q ask first; a run going still asks)")

@@ -6,6 +6,9 @@ host's diff is, what is saved and exported), so each rule has one home and is te
 
 from __future__ import annotations
 
+import re
+import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,11 @@ STEPS: list[tuple[str, str]] = [
     ("tuning", "Tuning"),
     ("review", "Review"),
 ]
+
+
+def _fold(text: str) -> str:
+    """Text for the tuning filter: lower case, "_", "-", "." as spaces (TIME_WAIT = time wait)."""
+    return re.sub(r"[_.\-]+", " ", text.lower())
 
 
 def show(value: Any) -> str:
@@ -145,6 +153,8 @@ class WizardState:
     def __init__(self, plan: ClusterPlan | None = None, *, demo: bool = False):
         plan = plan or ClusterPlan()
         self.demo = demo
+        # which wizard session this is: saving a different one over it keeps the old in history
+        self.session_id = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
         self.lang = "en"
         self.answers = Answers()
         self.tool_chosen = False  # the person picked a tool rather than taking the recommendation
@@ -232,6 +242,33 @@ class WizardState:
         if not any(h.is_control_plane for h in self.hosts):
             return "no host has the control-plane role"
         return None
+
+    def run_problems(self) -> list[str]:
+        """What stops this plan from running, each with where to fix it (empty: it can run)."""
+        if self.tool is not Tool.kops:
+            if not self.hosts:
+                return ["no hosts: add them on step 2 Hosts (a, or i to import)"]
+            if not any(h.is_control_plane for h in self.hosts):
+                return ["no control-plane host: on step 2 Hosts, edit a host (e) and tick control-plane, "
+                        "or add one (a)"]
+        try:
+            self.to_plan()
+        except InputError as e:
+            return [str(e)]
+        return []
+
+    def run_problem(self) -> str | None:
+        problems = self.run_problems()
+        return problems[0] if problems else None
+
+    def draft_plan(self) -> ClusterPlan:
+        """The plan exactly as typed, without the checks across hosts (a draft may have only
+        workers so far): what is saved between sessions. Each host was checked when entered."""
+        return self.base.model_copy(update={
+            "hosts": list(self.hosts),
+            "tuning": TuningProfile.model_construct(values=self.final_values()),
+            "preset": self.preset or None,
+        })
 
     def kernels(self) -> dict[str, KernelVersion]:
         out = {}
@@ -340,16 +377,19 @@ class WizardState:
         return self.overrides.pop(key, None) is not None
 
     def rows(self, filter_text: str = "") -> list[TableRow]:
-        """The tuning table: group title rows, then the keys, filtered by key and summary."""
-        q = filter_text.strip().lower()
+        """The tuning table: group title rows, then the keys whose name or one-line summary (either
+        language) holds every word of the filter, ignoring case and "_", "-", "."."""
+        q = _fold(filter_text).split()
         preset = self.preset_values()
         oldest = min(self.kernels().values(), default=None)  # the Default column: the oldest host kernel
         out: list[TableRow] = []
         for group, entries in self.catalogue.by_group().items():
             rows = []
             for e in entries:
-                if q and q not in e.key.lower() and q not in e.words(self.lang).summary.lower():
-                    continue
+                if q:
+                    hay = _fold(" ".join((e.key, e.text.en.summary, e.text.zh.summary)))
+                    if not all(w in hay for w in q):
+                        continue
                 changed = e.key in self.overrides
                 rows.append(
                     TableRow(
@@ -357,7 +397,9 @@ class WizardState:
                         key=e.key,
                         now=self.now(e.key),
                         # computed at boot from RAM or CPUs: no one number is right (the panel has the formula)
-                        default="at boot" if e.default_formula else show(e.default_for(oldest)),
+                        # None: the key does not exist on that kernel
+                        default="at boot" if e.default_formula else (
+                            "—" if (d := e.default_for(oldest)) is None else show(d)),
                         preset=show(preset.get(e.key)),
                         yours=show(self.overrides[e.key]) if changed else "",
                         changed=changed,

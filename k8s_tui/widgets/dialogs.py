@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -28,41 +30,53 @@ def _key_text(key: str) -> str:
 
 
 def binding_rows(screen: Screen) -> list[tuple[str, str]]:
-    """(keys, what they do) for the screen: its own keys, then the wizard's, then the widget keys."""
-    rows: list[tuple[str, str]] = []
-    seen: set[str] = set()
+    """(keys, what they do) for the screen: its own keys, then the widget keys, then the wizard's.
+    Keys doing the same thing share a row ("e / enter"); a binding that only names its own key
+    ("up" for up) says nothing and is left out."""
+    rows: dict[str, list[str]] = {}  # what it does -> keys, in order of first appearance
 
     def add(keys: str, desc: str) -> None:
-        if desc and keys not in seen:
-            seen.add(keys)
-            rows.append((keys, desc))
+        if not desc or desc.strip().lower() == keys.strip().lower():
+            return
+        have = rows.setdefault(desc, [])
+        for k in keys.split(" / "):
+            if k not in have:
+                have.append(k)
 
-    for b in getattr(screen, "BINDINGS", []):
-        if isinstance(b, Binding) and b.description and not b.system:
-            add(_key_text(b.key), b.tooltip or b.description)
+    def add_bindings(bindings: object) -> None:
+        for b in bindings if isinstance(bindings, list) else []:
+            if isinstance(b, Binding) and b.description and not b.system:
+                add(_key_text(b.key), b.tooltip or b.description)
+
+    add_bindings(getattr(screen, "BINDINGS", []))
     for keys, desc in getattr(screen, "EXTRA_KEYS", []):
         add(keys, desc)
-    for b in getattr(screen.app, "BINDINGS", []):
-        if isinstance(b, Binding) and b.description and not b.system:
-            add(_key_text(b.key), b.tooltip or b.description)
+    add_bindings(getattr(screen.app, "BINDINGS", []))
     add("ctrl+p", "command palette: every action by name")
     add("tab / shift+tab", "move between fields")
-    return rows
+    add("esc", "close the innermost thing: a dropdown, a filter, a dialog (never a step back)")
+    return [(" / ".join(keys), desc) for desc, keys in rows.items()]
 
 
 class HelpScreen(ModalScreen[None]):
-    """F1: the keys of the screen underneath, and what the step is for."""
+    """F1 or ?: the keys of the screen underneath, and what the step is for. Scrolls when it does
+    not fit (80x24); Esc, q, ? or F1 closes it."""
 
-    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close help")]
+    BINDINGS = [
+        Binding("escape,f1,q,question_mark", "dismiss", "Close help"),
+        Binding("j,down", "scroll(1)", "Down", show=False),
+        Binding("k,up", "scroll(-1)", "Up", show=False),
+        Binding("pagedown,space", "scroll(10)", "Page down", show=False),
+        Binding("pageup", "scroll(-10)", "Page up", show=False),
+    ]
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical {
+    HelpScreen #help-scroll {
         width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1;
+        border-subtitle-color: $text-muted;
     }
-    HelpScreen VerticalScroll { height: auto; max-height: 1fr; }
-    HelpScreen #help-close { margin-top: 1; }
     """
 
     def __init__(self, screen: Screen) -> None:
@@ -73,21 +87,37 @@ class HelpScreen(ModalScreen[None]):
         title = getattr(self.target, "TITLE", None) or type(self.target).__name__
         about = getattr(self.target, "HELP_TEXT", "")
         rows = binding_rows(self.target)
-        width = max((len(k) for k, _ in rows), default=8) + 2
-        lines = [Content.styled(f"Help: {title}", "bold $accent")]
+        width = min(max((len(k) for k, _ in rows), default=8), 16) + 2
+        lines = []
         if about:
             lines += [Content(about), Content("")]
         lines.append(Content.styled("Keys", "bold"))
         for keys, desc in rows:
-            lines.append(Content.assemble((keys.ljust(width), "bold"), desc))
-        with Vertical():
-            with VerticalScroll():
-                yield Static(Content("\n").join(lines), id="help-body")
-            yield Button("Close (esc)", id="help-close", compact=True)
+            # what a key does wraps beside its key (70: the box's inside at 80 columns)
+            wrapped = textwrap.wrap(desc, max(70 - width, 20)) or [""]
+            if len(keys) >= width:  # a long list of keys gets its own line
+                lines.append(Content.styled(keys, "bold"))
+                first = " " * width
+            else:
+                first = keys.ljust(width)
+            lines.append(Content.assemble((first, "bold"), wrapped[0]))
+            lines += [Content(" " * width + more) for more in wrapped[1:]]
+        box = VerticalScroll(id="help-scroll")
+        box.border_title = f"Help: {title}"
+        box.border_subtitle = "j/k pgup/pgdn scroll  esc/q/? close"
+        with box:
+            yield Static(Content("\n").join(lines), id="help-body")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll").focus()
+
+    def on_click(self, event: events.Click) -> None:
+        if event.widget is self:  # a click beside the box closes it, as Esc does
+            self.dismiss(None)
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#help-scroll", VerticalScroll).scroll_relative(y=lines, animate=False)
+
 
 
 class PathPrompt(ModalScreen[Path | None]):
