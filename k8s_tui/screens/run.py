@@ -133,7 +133,7 @@ class RunScreen(LogPanel, WizardScreen):
                 yield HostLogView(self.bridge, None, self.settings, log_path=self._log_dir, id="view-all")
             for h in self.hosts:
                 yield TabPane(self._tab_label(h), id=self.pane_ids[h])
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ? help lists ctrl+p; 80 columns need the room
 
 
     def on_mount(self) -> None:

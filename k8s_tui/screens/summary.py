@@ -70,7 +70,7 @@ class SummaryScreen(WizardScreen):
         yield DataTable(id="sum-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="sum-scroll"):
             yield Static(id="sum-body")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ? help lists ctrl+p; 80 columns need the room
 
     def on_mount(self) -> None:
         self.fill_table()

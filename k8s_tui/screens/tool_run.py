@@ -76,7 +76,7 @@ class ToolRunScreen(WizardScreen):
             yield Button("Run (ctrl+r)", id="tool-start", compact=True, variant="warning")
             yield Button("Back (esc)", id="tool-back", compact=True)
         yield Log(id="tool-log", max_lines=20000)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ? help lists ctrl+p; 80 columns need the room
 
     def what_text(self, plan: Any) -> Content:
         where = ("Demo: the app's dry run shows the files and commands; nothing is written or run."
