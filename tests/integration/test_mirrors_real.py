@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from k8s_tui.backends.kubeadm.images import ImagePullStep
-from k8s_tui.engine.events import EventBus, OutputLine, StepFinished
+from k8s_tui.engine.events import EventBus
 from k8s_tui.engine.executor import ExecOptions
 from k8s_tui.engine.runner import Runner, RunPlan, Stage
 from k8s_tui.engine.ssh import SshExecutor
@@ -42,6 +42,7 @@ from k8s_tui.hostprep.packages import APT_PROXY_CONF, KEYRING, PackagesStep
 from k8s_tui.model.plan import ClusterPlan
 from tests.standins import VERSION, install_standins, script
 from tests.testbed.services import run_tinyproxy, serve_directory, tinyproxy_available
+from tests.unit.hostprep_helpers import Events
 
 pytestmark = pytest.mark.testhosts
 
@@ -59,17 +60,7 @@ def need(*tools: str) -> None:
         pytest.skip(f"needs {', '.join(missing)} (tests/run.sh installs them)")
 
 
-class Recorder:
-    def __init__(self):
-        self.finished: dict[tuple[str, str], StepFinished] = {}
-        self.lines: list[OutputLine] = []
-
-    def __call__(self, ev):
-        if isinstance(ev, StepFinished):
-            self.finished[(ev.host, ev.step_id)] = ev
-        elif isinstance(ev, OutputLine):
-            self.lines.append(ev)
-
+class Recorder(Events):  # the step events, and the host's log as this test reads it
     def log(self, host: str) -> str:
         return "\n".join(f"[{e.step_id}] {e.text}" for e in self.lines if e.host == host)
 
@@ -112,12 +103,16 @@ def build_repository(root: Path, node, nodes: list[str], gnupg: Path) -> Path:
     # a throwaway signing key, only for this repository (never imported anywhere else)
     env = {**os.environ, "GNUPGHOME": str(gnupg)}
     gnupg.mkdir(mode=0o700)
-    subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
-                    "k8s-tui test repository <repo@k8s-tui.invalid>", "ed25519", "sign", "1d"], env=env, check=True, capture_output=True)
-    key = subprocess.run(["gpg", "--batch", "--armor", "--export"], env=env, check=True, capture_output=True, text=True).stdout
-    (deb_dir / "Release.key").write_text(key)
-    subprocess.run(["gpg", "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "", "--clearsign",
-                    "-o", str(deb_dir / "InRelease"), str(deb_dir / "Release")], env=env, check=True, capture_output=True)
+    try:
+        subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
+                        "k8s-tui test repository <repo@k8s-tui.invalid>", "ed25519", "sign", "1d"], env=env, check=True, capture_output=True)
+        key = subprocess.run(["gpg", "--batch", "--armor", "--export"], env=env, check=True, capture_output=True, text=True).stdout
+        (deb_dir / "Release.key").write_text(key)
+        subprocess.run(["gpg", "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "", "--clearsign",
+                        "-o", str(deb_dir / "InRelease"), str(deb_dir / "Release")], env=env, check=True, capture_output=True)
+    finally:
+        # gpg starts an agent for this home that outlives it; nothing of the test may stay running
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)
     return deb_dir
 
 

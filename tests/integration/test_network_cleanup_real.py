@@ -18,16 +18,22 @@ from pathlib import Path
 
 import pytest
 
-from k8s_tui.engine.events import EventBus, OutputLine, StepFinished
+from k8s_tui.engine.events import EventBus
 from k8s_tui.engine.executor import ExecOptions
 from k8s_tui.engine.runner import Runner, RunPlan, Stage
 from k8s_tui.engine.ssh import SshExecutor
 from k8s_tui.hostprep.facts import FactsStep, FactsStore
 from k8s_tui.hostprep.packages import APT_PROXY_CONF, PackagesStep
 from k8s_tui.hostprep.reachability import ReachabilityStep
-from k8s_tui.hostprep.runtime import CERTS_D, CONTAINERD_DROPIN, KUBELET_DROPIN, RuntimeStep
+from k8s_tui.hostprep.runtime import (
+    CERTS_D,
+    CONTAINERD_DROPIN,
+    KUBELET_DROPIN,
+    RuntimeStep,
+)
 from k8s_tui.model.plan import ClusterPlan
 from tests.standins import VERSION, install_standins
+from tests.unit.hostprep_helpers import Events
 
 pytestmark = pytest.mark.testhosts
 
@@ -54,17 +60,7 @@ USERS_HOSTS_TOML = '# my own mirror for quay.io\nserver = "https://quay.io"\n'
 USERS_APT_PROXY = 'Acquire::http::Proxy "http://mine:3128";\n'
 
 
-class Recorder:
-    def __init__(self):
-        self.finished: dict[tuple[str, str], StepFinished] = {}
-        self.lines: list[OutputLine] = []
-
-    def __call__(self, ev):
-        if isinstance(ev, StepFinished):
-            self.finished[(ev.host, ev.step_id)] = ev
-        elif isinstance(ev, OutputLine):
-            self.lines.append(ev)
-
+class Recorder(Events):  # the step events, and the host's log as this test reads it
     def log(self, host: str, step: str) -> list[str]:
         return [e.text for e in self.lines if e.host == host and e.step_id == step]
 
