@@ -38,7 +38,7 @@ class SummaryScreen(WizardScreen):
     TITLE = "6 Summary"
     HELP_TEXT = (
         "How the run ended on each host (steps that changed something, were already as wanted, failed, "
-        "were skipped; the time), the join commands kubeadm made (masked: j shows them; the "
+        "were skipped; the time), the join commands kubeadm made (masked: v shows them; the "
         "token is a secret that lets a machine join the cluster) and when they expire, the "
         "kubeconfig copied to this machine, where the logs and the journal are, and what to do next."
     )
@@ -177,7 +177,7 @@ class SummaryScreen(WizardScreen):
                 for j in info.joins:
                     lines.append(Content.assemble((f"join {j.who}: ", "bold"), f"expires {j.expires}"))
                     lines.append(Content.assemble("  ", (j.command if self.reveal else j.masked, "$text")))
-                lines.append(Content.styled("  (j shows or masks the token; run the command as root on the new machine)", "$text-muted"))
+                lines.append(Content.styled("  (v shows or masks the token; run the command as root on the new machine)", "$text-muted"))
             else:
                 lines.append(Content("no join commands: kubeadm init did not run to the end in this run"))
             if info.kubeconfig is not None:
