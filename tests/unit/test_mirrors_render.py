@@ -366,3 +366,17 @@ def test_containerd_install_goes_through_the_proxy_too(plan):
     calls = [c for c in ex.calls if c.host == "cp1" and c.step_id == "runtime"]
     first_update = next(i for i, c in enumerate(calls) if c.kind == "run" and "update" in c.argv)
     assert any(c.kind == "write" and c.path == APT_PROXY_CONF for c in calls[:first_update])
+
+
+def test_every_download_of_a_proxied_plan_goes_through_the_proxy(tmp_path, monkeypatch, capsys):
+    """The CNI manifest too (raw.githubusercontent.com is as far away as registry.k8s.io): every
+    curl the dry run sends for the golden plan carries the plan's proxy."""
+    from k8s_tui.cli import main
+
+    monkeypatch.setenv("K8S_TUI_STATE_DIR", str(tmp_path))
+    assert main(["apply", str(PLAN), "--dry-run", "--yes"]) == 0, capsys.readouterr()
+    curls = [ln for p in tmp_path.glob("runs/*/hosts/*.log") for ln in p.read_text().splitlines()
+             if re.search(r"\$ curl\b", ln) and "https://" in ln]
+    assert any("calico.yaml" in ln for ln in curls), curls
+    for ln in curls:
+        assert "--proxy http://proxy.corp.example:3128" in ln, ln

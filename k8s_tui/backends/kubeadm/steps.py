@@ -26,6 +26,7 @@ from ...engine.executor import CommandResult, ExecError
 from ...engine.state import state_dir
 from ...engine.steps import Step, StepContext, StepFailed, StepResult, command_failure, quote_argv
 from ...hostprep.facts import ADMIN_CONF, INIT_CONFIG, JOIN_CONFIG, K8S_TUI_DIR, KUBELET_CONF, FactsStore, run_script
+from ...hostprep.packages import curl_proxy_args
 from ...model.hosts import Host
 from .config import init_args, join_args, render_join_config, render_kubeadm_config, wants_upload_certs
 from .output import KubeadmProgress, KubeadmReport, parse_kubeadm_output
@@ -528,8 +529,10 @@ class CniStep(Step):
                 await ctx.run([*KUBECTL, "apply", "-f", dest], timeout=300)
         else:
             dest = f"{CNI_DIR}/{spec.name}.yaml"
-            await ctx.run(["curl", "-fsSL", "--retry", "3", "-o", dest, spec.source], timeout=300,
-                          hint="the first control plane must reach the manifest URL; or download it yourself and use cni: manifest")
+            # through the plan's proxy, like every other download of the run
+            await ctx.run(["curl", "-fsSL", "--retry", "3", *curl_proxy_args(plan, spec.source), "-o", dest, spec.source],
+                          timeout=300, hint="the first control plane must reach the manifest URL (set proxy in the plan); "
+                                            "or download it yourself and use cni: manifest")
             for exprs, must in cni_patches(spec, plan.pod_cidr):
                 await ctx.run(["sed", "-i", *exprs, dest])
                 await ctx.run(["grep", "-F", "-q", "-e", must, dest],
