@@ -34,7 +34,7 @@ from ..engine.dryrun import SH_SIMULATIONS
 from ..engine.events import OutputLine
 from ..engine.steps import Step, StepContext, StepFailed, StepResult
 from ..model.network import PUBLIC_IMAGE_REPOSITORY, PUBLIC_PACKAGE_REPOSITORY, check_url
-from .facts import host_facts
+from .facts import HostFacts, host_facts
 
 if TYPE_CHECKING:
     from ..model.hosts import Host
@@ -346,7 +346,8 @@ class ReachabilityStep(Step):
         if plan is None:
             return StepResult.ok("no plan: nothing to reach")
         facts = host_facts(ctx)  # after the facts step (the kubeadm path); None in the wizard's check
-        endpoints = endpoints_for(plan, facts.family if facts is not None else None)
+        family = facts.family if facts is not None else await _os_family(ctx)
+        endpoints = endpoints_for(plan, family)
         args = reach_args(endpoints, plan, self.timeout, self.tools)
         # shown as run_script shows it, with the python3 fallback abridged too (it is an argument)
         shown = ["<python3 fallback>" if a == _PY else shlex.quote(a) for a in args]
@@ -377,6 +378,18 @@ class ReachabilityStep(Step):
                                  + " (network_check: warn, the run goes on; strict stops here)")
         said = f" ({'; '.join(notes)})" if notes else ""  # the dry run's "no request was sent"
         return StepResult.ok(f"all {len(results)} endpoints answer{said}")
+
+
+async def _os_family(ctx: StepContext) -> str | None:
+    """debian | rhel from /etc/os-release (ID and ID_LIKE), for the check run without the facts
+    step (the wizard's, check-network): a RHEL-family host tries the rpm index there too."""
+    try:
+        text = (await ctx.read_file("/etc/os-release", sudo=False) or b"").decode("utf-8", "replace")
+    except Exception:  # an unreadable file only means the deb index is tried, as before
+        return None
+    fields = {k: v.strip().strip('"') for k, _, v in (line.partition("=") for line in text.splitlines())}
+    family = HostFacts(ctx.host.name, os_id=fields.get("ID", ""), os_like=tuple(fields.get("ID_LIKE", "").split())).family
+    return family if family != "other" else None
 
 
 async def check_reachability(executor: Any, plan: ClusterPlan, *, hosts: list[Host] | None = None,

@@ -174,3 +174,14 @@ def test_check_network_bad_input(tmp_path, capsys):
     f.write_text("name: t\nproxy: {http: 'http://proxy:3128 x'}\nhosts:\n  - {name: a, address: 192.0.2.1, roles: [control-plane]}\n")
     assert main(["check-network", str(f), "--dry-run"]) == 2
     assert "proxy.http" in capsys.readouterr().err
+
+
+async def test_the_wizards_check_tries_the_rpm_index_on_a_rhel_host():
+    """Without the run's facts step (the wizard's check, check-network) the host's
+    /etc/os-release says which repository layout it will use."""
+    os_release = 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n'
+    ex = DryRunExecutor(speed=0, transcripts_dir=None, files={"/etc/os-release": os_release})
+    await check_reachability(ex, plan())
+    args = ex.commands("w-1")[0]
+    assert "https://pkgs.k8s.io/core:/stable:/v1.33/rpm/repodata/repomd.xml" in args
+    assert not any(a.endswith("/deb/Release") for a in args)
