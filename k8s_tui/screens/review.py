@@ -90,7 +90,8 @@ class ReviewScreen(WizardScreen):
             with TabPane("5 Network", id="tab-network"):
                 with VerticalScroll(id="network-scroll"):
                     yield NetworkForm(net.field_texts(self.state), net.PLACEHOLDERS,
-                                      [(n, p.title) for n, p in self._network_presets().items()], id="network-form")
+                                      [(n, p.title) for n, p in self._network_presets().items()],
+                                      check_modes=net.CHECK_MODES, check_mode=net.check_mode(self.state), id="network-form")
 
     def on_mount(self) -> None:
         t = self.query_one("#diff-table", DataTable)
@@ -167,12 +168,13 @@ class ReviewScreen(WizardScreen):
         file_text = Content.assemble((s.sysctl_path() + "\n", "bold $accent"), s.sysctl_file(self.host))
         self.query_one("#file-text", Static).update(file_text)
         self.query_one("#diff-file", Static).update(file_text)
-        steps = []
-        for i, (sid, what) in enumerate(s.steps(), 1):
-            steps.append(Content.assemble((f"{i}. {sid}", "bold"), f"  {what}"))
-        self.query_one("#steps-text", Static).update(Content("\n").join(steps))
 
     def show_plan(self) -> None:
+        """plan.yaml and the steps tab: both follow every edit (a network field adds or drops steps)."""
+        steps = []
+        for i, (sid, what) in enumerate(self.state.steps(), 1):
+            steps.append(Content.assemble((f"{i}. {sid}", "bold"), f"  {what}"))
+        self.query_one("#steps-text", Static).update(Content("\n").join(steps))
         problem = self.query_one("#review-problem", Static)
         try:
             plan = self.state.to_plan()

@@ -2,9 +2,9 @@
 the plan being edited (``state.base``, saved with the session). No Textual here.
 
 Fields: image_repository, package_repository, registry_mirrors (``REGISTRY=URL[,URL]; ...``),
-proxy.http, proxy.https, proxy.no_proxy (comma-separated), offline_bundle. A value is stored only
-when it passes the plan's own check; otherwise the error names the field and the plan keeps its
-last good value.
+proxy.http, proxy.https, proxy.no_proxy (comma-separated), offline_bundle, and network_check (a
+choice: warn, strict, off). A value is stored only when it passes the plan's own check; otherwise
+the error names the field and the plan keeps its last good value.
 """
 
 from __future__ import annotations
@@ -19,6 +19,12 @@ from .state import WizardState
 
 FIELDS = ("image_repository", "package_repository", "registry_mirrors", "proxy.http", "proxy.https",
           "proxy.no_proxy", "offline_bundle")
+# the reachability check's modes as the form offers them: (value, what it does)
+CHECK_MODES = (
+    ("warn", "warn: report what fails, the run goes on"),
+    ("strict", "strict: a failure stops that host before changes"),
+    ("off", "off: no reachability check"),
+)
 PLACEHOLDERS = {
     "image_repository": "registry.k8s.io (default)",
     "package_repository": "https://pkgs.k8s.io/core:/stable: (default)",
@@ -62,6 +68,10 @@ def field_texts(state: WizardState) -> dict[str, str]:
     }
 
 
+def check_mode(state: WizardState) -> str:
+    return state.base.network_check.value
+
+
 def _message(field: str, e: Exception) -> str:
     if isinstance(e, ValidationError):
         err = e.errors()[0]
@@ -74,12 +84,14 @@ def _message(field: str, e: Exception) -> str:
 
 def set_field(state: WizardState, field: str, text: str) -> str | None:
     """Store the typed value in the plan; the error (naming the field) when it is not valid."""
-    if field not in FIELDS:
+    if field not in FIELDS and field != "network_check":
         raise KeyError(field)
     text = text.strip()
     b = state.base
     try:
-        if field == "registry_mirrors":
+        if field == "network_check":
+            b.network_check = text  # the plan's validator names the allowed modes
+        elif field == "registry_mirrors":
             b.registry_mirrors = parse_mirrors(text)
         elif field.startswith("proxy."):
             cur = b.proxy.model_dump() if b.proxy else {"http": None, "https": None, "no_proxy": []}

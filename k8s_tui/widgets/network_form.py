@@ -1,6 +1,6 @@
 """The Review step's Network section: image repository, package repository, registry mirrors, the
 proxy and an offline bundle as text fields, each with its error line under it; a preset button;
-the reachability check's button and table. The form only shows and reports: typing posts
+the reachability check's mode (warn, strict, off), its button and table. The form only shows and reports: typing posts
 ``FieldChanged``, the buttons post ``PresetPressed`` / ``CheckPressed``; the screen applies them
 through the session (session/network.py) and tells the form what came of it."""
 
@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from .inputs import WizInput
 from .reachability_table import ReachabilityTable
@@ -36,6 +36,7 @@ class NetworkForm(Vertical):
     NetworkForm .net-row { height: auto; }
     NetworkForm .net-label { width: 20; padding: 0 1 0 0; }
     NetworkForm .net-input { width: 1fr; }
+    NetworkForm #net-network-check { width: 1fr; }
     NetworkForm .net-error { height: auto; padding: 0 0 0 20; color: $error; }
     NetworkForm #net-buttons { height: auto; margin: 1 0 0 0; }
     NetworkForm #net-buttons Button { margin-right: 1; }
@@ -57,8 +58,11 @@ class NetworkForm(Vertical):
     class CheckPressed(Message):
         pass
 
-    def __init__(self, texts: dict[str, str], placeholders: dict[str, str], presets: list[tuple[str, str]], **kw) -> None:
+    def __init__(self, texts: dict[str, str], placeholders: dict[str, str], presets: list[tuple[str, str]],
+                 check_modes: tuple[tuple[str, str], ...] = (), check_mode: str = "warn", **kw) -> None:
         super().__init__(**kw)
+        self._check_modes = check_modes  # (value, label)
+        self._check_mode = check_mode
         self._texts = texts
         self._placeholders = placeholders
         self._presets = presets  # (name, title)
@@ -75,6 +79,14 @@ class NetworkForm(Vertical):
             err = Static("", id=_id(field) + "-error", classes="net-error")
             err.display = False
             yield err
+        if self._check_modes:
+            with Horizontal(classes="net-row"):
+                yield Label("network_check", classes="net-label")
+                yield Select([(label, value) for value, label in self._check_modes], value=self._check_mode,
+                             allow_blank=False, compact=True, id="net-network-check")
+            err = Static("", id="net-network-check-error", classes="net-error")
+            err.display = False
+            yield err
         with Horizontal(id="net-buttons"):
             for name, title in self._presets:
                 yield Button(title, id=f"net-preset-{name}", compact=True)
@@ -87,6 +99,11 @@ class NetworkForm(Vertical):
         if field is not None:
             event.stop()
             self.post_message(self.FieldChanged(field, event.value))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "net-network-check" and event.value is not Select.NULL:
+            event.stop()
+            self.post_message(self.FieldChanged("network_check", str(event.value)))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""

@@ -52,3 +52,33 @@ async def test_network_tab_fields_preset_and_check():
         for host in ("cp-1", "worker-1", "worker-2", "worker-3"):
             assert host in text
         assert "registry.aliyuncs.com" in text and "mirror docker.m.daocloud.io (docker.io)" in text
+
+
+async def test_network_check_mode_is_on_the_tab_and_changes_the_steps():
+    """network_check was a plan field the wizard could not set: the tab offers warn / strict / off,
+    plan.yaml follows, and the Steps tab gains or loses the reachability stage at once."""
+    from textual.widgets import Select
+
+    app = demo_app(start="review")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        steps = app.screen.query_one("#steps-text", Static)
+        assert "reachability" in str(steps.render())
+        await pilot.press("5")
+        await settle(pilot)
+        select = app.screen.query_one("#net-network-check", Select)
+        assert select.value == "warn"
+        select.focus()
+        await pilot.press("enter")  # the dropdown opens; down twice reaches "off" (warn, strict, off)
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        await wait_until(pilot, lambda: app.state.base.network_check.value == "off", "network_check off",
+                         seen=lambda: app.state.base.network_check.value)
+        assert "network_check: off" in str(app.screen.query_one("#plan-text", Static).render())
+        assert "reachability" not in str(steps.render())
+        select.value = "strict"
+        await settle(pilot)
+        assert app.state.base.network_check.value == "strict"
+        assert "network_check: strict" in str(app.screen.query_one("#plan-text", Static).render())
+        assert "reachability" in str(steps.render())

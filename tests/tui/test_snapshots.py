@@ -95,3 +95,13 @@ def test_review_file_tab(snap_compare):
         await settle(pilot)
 
     assert snap_compare(demo_app(start="review"), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_review_network_tab(snap_compare):
+    """The Network tab at 80x24: every field with its label, the check mode, the two buttons."""
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+
+    assert snap_compare(demo_app(start="review"), terminal_size=(80, 24), run_before=run_before)

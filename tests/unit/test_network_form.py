@@ -79,3 +79,13 @@ def test_values_survive_quit_and_restart(tmp_path, monkeypatch):
     back = load_session().to_state()
     assert net.field_texts(back)["image_repository"] == "registry.example.cn/k8s"
     assert net.field_texts(back)["proxy.https"] == "http://proxy.example.cn:3128"
+
+
+def test_network_check_mode_is_a_field_with_named_modes():
+    s = state()
+    assert net.check_mode(s) == "warn"
+    assert net.set_field(s, "network_check", "strict") is None and s.to_plan().network_check.value == "strict"
+    err = net.set_field(s, "network_check", "sometimes")
+    assert err is not None and err.startswith("network_check") and "strict, warn or off" in err
+    assert net.check_mode(s) == "strict"  # the last good value stays
+    assert [v for v, _ in net.CHECK_MODES] == ["warn", "strict", "off"]
