@@ -259,6 +259,8 @@ def print_dry_run(console: Console, ex: DryRunExecutor, hosts: list[str]) -> Non
             where = f"[{c.step_id or '-'}] "
             if c.kind == "run":
                 console.print(Text(f"  {where}$ {c.command}"))
+            elif c.source is not None:  # an upload: name and size, never the (binary) content
+                console.print(Text(f"  {where}copy {c.source} to {c.path} (mode {c.mode:o}, {c.size} bytes)"))
             else:
                 backup = f", old content saved to {c.backup_dir}/" if c.backup_dir else ""
                 console.print(Text(f"  {where}write {c.path} (mode {c.mode:o}{backup})"))

@@ -124,6 +124,10 @@ class _Labelled:
         console.print(f"[dim]would write[/dim] {escape(path)} ({len(content)} bytes" + (f", old one to {escape(backup)})" if backup else ")"))
         return await self.inner.write_file(host, path, content, **kw)
 
+    async def upload_file(self, host, path, source, **kw):
+        console.print(f"[dim]would copy[/dim] {escape(str(source))} to {escape(path)}")
+        return await self.inner.upload_file(host, path, source, **kw)
+
     async def close(self):
         pass
 

@@ -9,7 +9,7 @@ Every argv and every file write is recorded per host (``calls``, ``commands(host
    ``sysctl`` (-n, -e, -p FILE, -w K=V; live values start at the knowledge base's kernel defaults
    and remember what was written, so a second run is "unchanged"), ``uname``, ``hostname``,
    ``test -e/-f/-d``, ``cat``, ``mkdir``, ``rm``, ``true``; files written through ``write_file``
-   are kept in a per-host virtual file system;
+   are kept in a per-host virtual file system (``upload_file`` keeps only the source's name);
 3. anything else: exit 0, no output.
 
 Outcomes come only from what the caller states: a ``FaultPlan`` (``engine/faults.py``) may name
@@ -20,6 +20,7 @@ nothing here: a dry run never invents an outcome for a user's host.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shlex
 from collections.abc import Callable, Iterable
@@ -155,6 +156,8 @@ class Call:
     phase: str | None = None
     exit_status: int | None = None
     changed: bool | None = None  # writes: whether the content differed
+    source: str | None = None  # uploads: the local file copied (its content is never held here)
+    size: int | None = None  # uploads: its size
 
     @property
     def command(self) -> str:
@@ -163,6 +166,9 @@ class Call:
     def describe(self) -> str:
         if self.kind == "run":
             return "$ " + self.command
+        if self.kind == "write" and self.source is not None:
+            what = "copy" if self.changed else "unchanged"
+            return f"{what} {self.source} to {self.path} (mode {self.mode:o}, {self.size} bytes)"
         if self.kind == "write":
             size = len(self.content or b"")
             what = "write" if self.changed else "unchanged"
@@ -179,6 +185,7 @@ class SimHost:
         self.files: dict[str, bytes] = {}
         self.modes: dict[str, int] = {}
         self.dirs: set[str] = set()
+        self.uploads: dict[str, tuple[str, int, int]] = {}  # path -> (local source, size, mtime_ns)
         self.sysctls: dict[str, str] = {}  # live values that differ from the defaults
         self.missing: set[str] = set()  # keys this kernel lacks
         self.clamp: dict[str, str] = {}  # key -> what the kernel stores whatever is written
@@ -433,6 +440,40 @@ class DryRunExecutor:
         sim.modes[path] = mode
         return WriteResult(changed=True, backup=backup)
 
+    async def upload_file(
+        self,
+        host: Host,
+        path: str,
+        source: str,
+        *,
+        mode: int = 0o644,
+        owner: str = "root",
+        group: str = "root",
+        sha256: str | None = None,
+    ) -> WriteResult:
+        """Recorded with the source's name and size only: a dry run of a gigabyte bundle reads none of it."""
+        if not path.startswith("/"):
+            raise ValueError(f"remote path must be absolute: {path!r}")
+        try:
+            st = os.stat(source)
+        except OSError as e:
+            raise ExecError(host.name, f"cannot read {source} to copy it to {path}: {e.strerror or e}") from None
+        sim = self.sim(host.name)
+        ident = (str(source), st.st_size, st.st_mtime_ns)
+        changed = not (sim.uploads.get(path) == ident and sim.modes.get(path, 0o644) == mode)
+        call = self._record(host, kind="write", path=path, source=str(source), size=st.st_size, mode=mode, changed=changed)
+        self._contact(host)
+        await self._pause(host, self.command_latency)
+        if self._failing(host):
+            call.exit_status = 1
+            raise ExecError(host.name, f"cannot write {path}: No space left on device")
+        call.exit_status = 0
+        if changed:
+            sim.files.pop(path, None)
+            sim.uploads[path] = ident
+            sim.modes[path] = mode
+        return WriteResult(changed=changed)
+
     async def close(self) -> None:
         self.closed = True
 
@@ -545,7 +586,7 @@ class DryRunExecutor:
         key = _key_of_proc(path)
         if key is not None:
             return sim.has(key)
-        return path in sim.files or path in sim.dirs
+        return path in sim.files or path in sim.dirs or path in sim.uploads
 
     def _sim_test(self, host: Host, sim: SimHost, args: list[str]) -> tuple[list[tuple[str, str]], int]:
         if len(args) == 2 and args[0] in ("-e", "-f", "-d", "-r", "-s"):
@@ -594,8 +635,9 @@ class DryRunExecutor:
         lines: list[tuple[str, str]] = []
         status = 0
         for p in (a for a in args if not a.startswith("-")):
-            if p in sim.files:
-                del sim.files[p]
+            if p in sim.files or p in sim.uploads:
+                sim.files.pop(p, None)
+                sim.uploads.pop(p, None)
                 sim.modes.pop(p, None)
             elif not force:
                 lines.append(("stderr", f"rm: cannot remove '{p}': No such file or directory"))

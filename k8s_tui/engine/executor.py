@@ -7,6 +7,8 @@ quotes each word with ``shlex.quote`` itself, so no caller ever builds shell tex
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -65,6 +67,20 @@ class WriteResult:
     backup: str | None = None  # path on the host where the previous content was saved
 
 
+def file_digest(source: str, sha256: str | None = None, chunk: int = 1 << 20) -> tuple[str, int]:
+    """(sha256, size) of a local file, read in chunks unless the digest is given: what an upload
+    compares and checks (blocking: run it in a thread)."""
+    if sha256 is not None:
+        return sha256, os.stat(source).st_size
+    h = hashlib.sha256()
+    n = 0
+    with open(source, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+            n += len(block)
+    return h.hexdigest(), n
+
+
 @dataclass
 class ExecOptions:
     connect_timeout: float = 10.0
@@ -113,6 +129,23 @@ class Executor(Protocol):
     ) -> WriteResult:
         """Atomically replace path (temp file in the same directory, fsync, rename) unless it already
         holds exactly ``content`` with that mode; the old content is first copied to backup_dir."""
+        ...
+
+    async def upload_file(
+        self,
+        host: Host,
+        path: str,
+        source: str,
+        *,
+        mode: int = 0o644,
+        owner: str = "root",
+        group: str = "root",
+        sha256: str | None = None,
+    ) -> WriteResult:
+        """Copy the local file ``source`` to path like write_file (atomic, unchanged when equal), read
+        and sent in chunks: an image tarball of gigabytes never sits in memory. No backup. ``sha256``:
+        the source's digest when the caller has verified it already (a bundle's manifest), which
+        saves reading the file once more per host."""
         ...
 
     async def close(self) -> None:

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from ..model.hosts import Host
-from .executor import CommandResult, ExecError, ExecOptions, LineSink, WriteResult
+from .executor import CommandResult, ExecError, ExecOptions, LineSink, WriteResult, file_digest
 
 _CHUNK = 65536
 
@@ -168,6 +168,24 @@ class LocalExecutor:
         except OSError as e:
             raise ExecError(host.name, f"cannot write {path}: {e.strerror or e}") from None
 
+    async def upload_file(
+        self,
+        host: Host,
+        path: str,
+        source: str,
+        *,
+        mode: int = 0o644,
+        owner: str = "root",
+        group: str = "root",
+        sha256: str | None = None,
+    ) -> WriteResult:
+        if not os.path.isabs(path):
+            raise ValueError(f"path must be absolute: {path!r}")
+        try:
+            return await asyncio.to_thread(_upload_atomic, path, str(source), mode, owner, group, sha256)
+        except OSError as e:
+            raise ExecError(host.name, f"cannot copy {source} to {path}: {e.strerror or e}") from None
+
     async def close(self) -> None:
         for p in list(self._procs):
             await self._kill(p)
@@ -227,22 +245,42 @@ def _write_atomic(path: str, content: bytes, mode: int, owner: str, group: str, 
             Path(backup).write_bytes(b"")
             Path(os.path.join(backup_dir, p.name)).unlink(missing_ok=True)
         _fsync_dir(backup_dir)
+    _replace(p, lambda f: f.write(content), mode, owner, group)
+    return WriteResult(changed=True, backup=backup)
+
+
+def _upload_atomic(path: str, source: str, mode: int, owner: str, group: str, sha256: str | None) -> WriteResult:
+    p = Path(path)
+    want = file_digest(source, sha256)
+    try:
+        st = p.stat()
+        same = p.is_file() and (st.st_mode & 0o7777) == mode and file_digest(path) == want
+    except FileNotFoundError:
+        same = False
+    if same:
+        return WriteResult(changed=False)
+    with open(source, "rb") as src:
+        _replace(p, lambda f: shutil.copyfileobj(src, f, 1 << 20), mode, owner, group)
+    return WriteResult(changed=True)
+
+
+def _replace(p: Path, fill, mode: int, owner: str, group: str) -> None:
+    """A temp file beside p, filled, fsynced, given mode and owner, renamed over p."""
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.k8s-tui.", dir=str(p.parent))
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(content)
+            fill(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
         ids = _ids(owner, group)
         if ids is not None:
             os.chown(tmp, *ids)
-        os.replace(tmp, path)
+        os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(str(p.parent))
-    return WriteResult(changed=True, backup=backup)
 
 
 def _copy_exact(src: str, dst: str) -> None:

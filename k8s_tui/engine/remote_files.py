@@ -231,4 +231,9 @@ def write_file_argv(path: str, mode: int, owner: str, group: str, backup_dir: st
 
 def write_file_args(path: str, mode: int, owner: str, group: str, backup_dir: str | None, content: bytes) -> list[str]:
     """The write program's values for content (its digest and length travel beside it)."""
-    return [path, format(mode, "o"), owner, group, backup_dir or "", hashlib.sha256(content).hexdigest(), str(len(content))]
+    return write_args(path, mode, owner, group, backup_dir, hashlib.sha256(content).hexdigest(), len(content))
+
+
+def write_args(path: str, mode: int, owner: str, group: str, backup_dir: str | None, sha256: str, length: int) -> list[str]:
+    return [path, format(mode, "o"), owner, group, backup_dir or "", sha256, str(length)]
+

@@ -50,11 +50,13 @@ from .executor import (
     LineSink,
     SecretPrompt,
     WriteResult,
+    file_digest,
 )
 
 __all__ = ["SshExecutor"]
 
 _CHUNK = 65536
+_FILE_CHUNK = 1 << 18  # an upload's read size: fewer thread hops, still a small buffer
 _OWNER_RE = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|[0-9]{1,10})$")
 _SUDO_NEEDS_PASSWORD = "a password is required"
 _SUDO_WRONG_PASSWORD = ("incorrect password", "Sorry, try again")
@@ -343,6 +345,25 @@ class _Secrets:
         return "<_Secrets>"
 
 
+@dataclass
+class _FromFile:
+    """An upload's stdin: an open local file, sent in chunks (see _exec's feed)."""
+
+    file: object
+
+
+def _check_write(path: str, mode: int, owner: str, group: str, backup_dir: str | None) -> None:
+    if not path.startswith("/"):
+        raise ValueError(f"remote path must be absolute: {path!r}")
+    if backup_dir is not None and not backup_dir.startswith("/"):
+        raise ValueError(f"backup_dir must be absolute: {backup_dir!r}")
+    if not 0 <= mode <= 0o7777:
+        raise ValueError(f"mode {mode:o} out of range")
+    for what, name in (("owner", owner), ("group", group)):
+        if not _OWNER_RE.match(name):
+            raise ValueError(f"{what} {name!r} is not a user or group name or number")
+
+
 # ---------------------------------------------------------------------------------------- executor
 
 
@@ -434,19 +455,34 @@ class SshExecutor:
         group: str = "root",
         backup_dir: str | None = None,
     ) -> WriteResult:
-        if not path.startswith("/"):
-            raise ValueError(f"remote path must be absolute: {path!r}")
-        if backup_dir is not None and not backup_dir.startswith("/"):
-            raise ValueError(f"backup_dir must be absolute: {backup_dir!r}")
-        if not 0 <= mode <= 0o7777:
-            raise ValueError(f"mode {mode:o} out of range")
-        for what, name in (("owner", owner), ("group", group)):
-            if not _OWNER_RE.match(name):
-                raise ValueError(f"{what} {name!r} is not a user or group name or number")
+        _check_write(path, mode, owner, group, backup_dir)
         args = rf.write_file_args(path, mode, owner, group, backup_dir, content)
+        return await self._write(host, path, args, content)
+
+    async def upload_file(
+        self,
+        host: Host,
+        path: str,
+        source: str,
+        *,
+        mode: int = 0o644,
+        owner: str = "root",
+        group: str = "root",
+        sha256: str | None = None,
+    ) -> WriteResult:
+        _check_write(path, mode, owner, group, None)
+        try:
+            digest, size = await asyncio.to_thread(file_digest, source, sha256)
+            f = open(source, "rb")
+        except OSError as e:
+            raise ExecError(host.name, f"cannot read {source} to copy it to {path}: {e.strerror or e}", kind="error") from None
+        with f:
+            return await self._write(host, path, rf.write_args(path, mode, owner, group, None, digest, size), _FromFile(f))
+
+    async def _write(self, host: Host, path: str, args: list[str], stdin: bytes | _FromFile) -> WriteResult:
         st = self._state(host)
         async with self._host_slot(st):
-            out = await self._run_as(host, st, args, sudo=True, timeout=None, on_line=None, stdin=content, mode=rf.MODE_WRITE)
+            out = await self._run_as(host, st, args, sudo=True, timeout=None, on_line=None, stdin=stdin, mode=rf.MODE_WRITE)
         if out.exit_status != 0:
             raise ExecError(host.name, f"cannot write {path}: {out.stderr.strip() or f'exit {out.exit_status}'}", kind="error")
         word, _, backup = out.stdout.strip().partition(" ")
@@ -883,7 +919,13 @@ class SshExecutor:
                 try:
                     if secret is not None:
                         proc.stdin.write(secret.encode() + b"\n")
-                    if stdin:
+                    if isinstance(stdin, _FromFile):
+                        # a chunk at a time, each read off the event loop: drain() holds the next
+                        # read until the channel took this one, so memory stays at a few chunks
+                        while block := await asyncio.to_thread(stdin.file.read, _FILE_CHUNK):
+                            proc.stdin.write(block)
+                            await proc.stdin.drain()
+                    elif stdin:
                         view = memoryview(stdin)
                         for i in range(0, len(view), _CHUNK):
                             proc.stdin.write(bytes(view[i : i + _CHUNK]))

@@ -173,6 +173,13 @@ class StepContext:
             self.log(f"{path} already has the wanted content")
         return res
 
+    async def upload_file(self, path: str, source: str, *, mode: int = 0o644, owner: str = "root", group: str = "root",
+                          sha256: str | None = None) -> WriteResult:
+        """Copy a local file to the host, streamed (large files: bundle tarballs); no backup."""
+        res = await self.executor.upload_file(self.host, path, str(source), mode=mode, owner=owner, group=group, sha256=sha256)
+        self.log(f"copied {source} to {path}" if res.changed else f"{path} already has the content of {source}")
+        return res
+
 
 def command_failure(res: CommandResult, max_lines: int = 3) -> str:
     tail = [ln for ln in (res.stderr or res.stdout).splitlines() if ln.strip()][-max_lines:]

@@ -7,7 +7,7 @@ step finds kubeadm, kubelet and kubectl in place and kubeadm finds its images wi
 check   /var/lib/k8s-tui/bundle/installed holds this manifest's sha256: unchanged.
 apply   the manifest's checksums verified here; the host's package files (.deb on Debian-family
         hosts, .rpm on RHEL-family ones) and every image tarball copied to
-        /var/lib/k8s-tui/bundle/ (atomic writes), checked again there with ``sha256sum -c``;
+        /var/lib/k8s-tui/bundle/ (atomic, streamed: never whole in memory), checked again there with ``sha256sum -c``;
         ``dpkg -i`` / ``rpm -i --replacepkgs`` of the packages; ``ctr -n k8s.io images import``
         of each tarball (streamed); then the marker written.
 verify  ``ctr -n k8s.io images ls -q`` lists every image the manifest names (VERIFY_SCRIPT; the
@@ -16,12 +16,14 @@ verify  ``ctr -n k8s.io images ls -q`` lists every image the manifest names (VER
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import threading
 from pathlib import Path, PurePosixPath
 
 from ..engine.dryrun import SH_SIMULATIONS
 from ..engine.steps import Step, StepContext, StepFailed, StepResult
-from ..model.bundle import MANIFEST, BundleFile, Manifest, check_bundle, images_in_tar_bytes, load_manifest
+from ..model.bundle import MANIFEST, BundleFile, BundleReport, Manifest, check_bundle, images_in_tar, load_manifest
 from ..yamlio import InputError
 from .facts import host_facts, run_script
 
@@ -42,9 +44,9 @@ def _simulate_verify(ex: object, host: object, sim: object, args: list[str]) -> 
     """VERIFY_SCRIPT on the dry-run executor: a tarball the run copied to the host counts as
     imported (the dry run's ctr import succeeds and prints nothing), so its images are listed."""
     have: set[str] = set()
-    for path, content in getattr(sim, "files", {}).items():
+    for path, (source, _, _) in getattr(sim, "uploads", {}).items():
         if path.startswith(BUNDLE_DIR_ON_HOST + "/") and path.endswith(".tar"):
-            have.update(images_in_tar_bytes(content))
+            have.update(images_in_tar(Path(source)))
     return [("stdout", f"missing={r}") for r in args if r not in have] + [("stdout", "end=1")], 0
 
 
@@ -64,6 +66,18 @@ def files_for(m: Manifest, family: str) -> tuple[list[BundleFile], list[BundleFi
     return pkgs, [f for f in m.files if f.kind == "image"]
 
 
+def _folder_signature(folder: str) -> tuple:
+    """Size and modification time of every file under the folder: what a second check compares."""
+    out = []
+    for p in sorted(Path(folder).expanduser().rglob("*")):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
 def remote_path(f: BundleFile) -> str:
     return f"{BUNDLE_DIR_ON_HOST}/{PurePosixPath(f.path).as_posix()}"
 
@@ -75,6 +89,18 @@ class OfflineBundleStep(Step):
 
     def __init__(self, folder: str | None = None):
         self.folder = folder  # None: the plan's offline_bundle
+        # one check of the bundle (a sha256 of every file: gigabytes) serves every host of a run;
+        # a retry after the folder changed (sizes, times, manifest) checks again
+        self._check_lock = threading.Lock()
+        self._checked: tuple[tuple, BundleReport] | None = None
+
+    def _check_bundle(self, folder: str, image_repository: str | None) -> BundleReport:
+        """Blocking (run in a thread): hosts arriving while one checks wait for its answer."""
+        with self._check_lock:
+            key = (folder, image_repository, _folder_signature(folder))
+            if self._checked is None or self._checked[0] != key:
+                self._checked = (key, check_bundle(folder, image_repository))
+            return self._checked[1]
 
     def _folder(self, ctx: StepContext) -> str | None:
         return self.folder or (ctx.plan.offline_bundle if ctx.plan is not None else None)
@@ -97,7 +123,7 @@ class OfflineBundleStep(Step):
     async def apply(self, ctx: StepContext) -> StepResult:
         folder = self._folder(ctx)
         assert folder
-        rep = check_bundle(folder, ctx.plan.image_repository if ctx.plan is not None else None)
+        rep = await asyncio.to_thread(self._check_bundle, folder, ctx.plan.image_repository if ctx.plan is not None else None)
         if rep.problems:
             raise StepFailed(f"the offline bundle {folder} cannot be used: {rep.problems[0]}",
                              f"run `k8s-tui bundle check {folder}` and fix what it lists")
@@ -114,7 +140,7 @@ class OfflineBundleStep(Step):
         await ctx.run(["mkdir", "-p", "-m", "0755", *dirs])
         base = Path(folder).expanduser()
         for x in copy:
-            await ctx.write_file(remote_path(x), (base / x.path).read_bytes(), mode=0o644, backup=False)
+            await ctx.upload_file(remote_path(x), str(base / x.path), mode=0o644, sha256=x.sha256)  # verified above
         if copy:
             sums = "".join(f"{x.sha256}  {remote_path(x)}\n" for x in copy).encode()
             await ctx.run(["sha256sum", "-c", "--strict", "-"], stdin=sums,

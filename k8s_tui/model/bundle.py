@@ -171,15 +171,6 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def images_in_tar_bytes(data: bytes) -> list[str]:
-    import io
-
-    try:
-        return _images_in_tarfile(tarfile.open(fileobj=io.BytesIO(data)))
-    except (tarfile.TarError, OSError, ValueError):
-        return []
-
-
 def images_in_tar(path: Path) -> list[str]:
     try:
         return _images_in_tarfile(tarfile.open(path))

@@ -240,6 +240,9 @@ class _KindRecorder:
     async def write_file(self, host: Host, path: str, content: bytes, **kw: Any) -> Any:
         return await self.inner.write_file(host, path, content, **kw)
 
+    async def upload_file(self, host: Host, path: str, source: str, **kw: Any) -> Any:
+        return await self.inner.upload_file(host, path, source, **kw)
+
     async def close(self) -> None:
         await self.inner.close()
 

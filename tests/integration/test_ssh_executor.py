@@ -216,6 +216,46 @@ async def test_write_file_atomic_backup_unchanged_mode_owner(hosts):
         await ex.close()
 
 
+async def test_upload_file_streams_a_large_file_through_sudo(hosts, tmp_path):
+    """An offline bundle's image tarball can be gigabytes: upload_file sends it in chunks, so this
+    process holds a few chunks of a 96 MiB file, never the file (write_file would hold all of it).
+    Through sudo (user nopw), exact bytes and mode; the same again is unchanged without a rename."""
+    import hashlib
+    import tracemalloc
+
+    th = hosts[0]
+    src = tmp_path / "images.tar"
+    with open(src, "wb") as f:
+        for _ in range(96):
+            f.write(os.urandom(1 << 20))
+    ex = SshExecutor(options(th))
+    h = host_of(th, user="nopw")
+    path = "/var/lib/k8s-tui-test/upload/images.tar"
+    try:
+        await ex.run(h, ["mkdir", "-p", "/var/lib/k8s-tui-test/upload"])
+        await ex.run(h, ["true"])  # connected and sudo learned before measuring
+        tracemalloc.start()
+        try:
+            r1 = await ex.upload_file(h, path, str(src), mode=0o640)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert r1.changed
+        assert peak < 16 * 1024 * 1024, f"the upload held {peak / 2**20:.1f} MiB at its peak"
+        got = th.path(path)
+        assert hashlib.sha256(got.read_bytes()).hexdigest() == hashlib.sha256(src.read_bytes()).hexdigest()
+        assert oct(got.stat().st_mode & 0o7777) == oct(0o640)
+        assert th.run(["stat", "-c", "%U:%G", path]).stdout.strip() == "root:root"
+        ino = got.stat().st_ino
+        assert not (await ex.upload_file(h, path, str(src), mode=0o640)).changed
+        assert got.stat().st_ino == ino
+        assert [n for n in os.listdir(got.parent) if n != "images.tar"] == []  # no temp file left
+        with pytest.raises(ExecError, match="cannot read .*missing.tar to copy it to"):
+            await ex.upload_file(h, path, str(tmp_path / "missing.tar"))
+    finally:
+        await ex.close()
+
+
 class ThrottledRelay:
     """A TCP relay in front of a test host's sshd whose client-to-host direction can be held after
     a budget of bytes: a write through it is then provably in flight (begun, and unable to end)

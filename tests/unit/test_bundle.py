@@ -196,3 +196,50 @@ async def test_dry_run_of_the_bundle_step(tmp_path):
     assert any(c.startswith("env DEBIAN_FRONTEND=noninteractive dpkg -i /var/lib/k8s-tui/bundle/debs/") for c in cmds)
     assert sum(c.startswith("ctr -n k8s.io images import /var/lib/k8s-tui/bundle/images/") for c in cmds) == 7
     assert any(c.startswith("sha256sum -c --strict -") for c in cmds)
+    # the tarballs are copied by name and size: the dry run holds none of their bytes, and its
+    # report says "copy SOURCE to PATH" instead of printing binary content
+    ups = [c for c in ex.calls if c.kind == "write" and c.source is not None]
+    assert len(ups) == 7 + 5 and all(c.content is None for c in ups)  # 7 images, 5 debs (the rerun found the marker)
+    assert all(c.size == Path(c.source).stat().st_size for c in ups)
+    from io import StringIO
+    from rich.console import Console
+    from k8s_tui.cli.runs import print_dry_run
+    buf = StringIO()
+    print_dry_run(Console(file=buf, width=300), ex, ["cp"])
+    report = buf.getvalue()
+    assert f"copy {d}/images/" in report and "\\x00" not in report and "\x00" not in report
+
+
+async def test_the_bundle_is_checked_once_for_all_hosts(tmp_path, monkeypatch):
+    """Checking a bundle hashes every file (gigabytes): three hosts share one check, done off the
+    event loop; a retry after a file changed checks again and fails on the damaged file."""
+    from k8s_tui.backends.kubeadm.dryrun import KubeadmDryRunExecutor
+    from k8s_tui.engine.events import StepFinished
+    from k8s_tui.engine.runner import Runner, RunPlan, Stage
+    from k8s_tui.hostprep import offline
+    from k8s_tui.hostprep.facts import FactsStep, FactsStore
+
+    d = make_bundle(tmp_path / "b")
+    plan = load_plan_text(f"offline_bundle: {d}\nhosts:\n"
+                          "  - {name: cp, address: 192.0.2.1, roles: [control-plane]}\n"
+                          "  - {name: w1, address: 192.0.2.2, roles: [worker]}\n"
+                          "  - {name: w2, address: 192.0.2.3, roles: [worker]}\n")
+    checks: list[str] = []
+    real = offline.check_bundle
+    monkeypatch.setattr(offline, "check_bundle", lambda folder, repo=None: checks.append(str(folder)) or real(folder, repo))
+    step = offline.OfflineBundleStep()
+
+    async def run(ex) -> dict[str, str]:
+        runner = Runner(plan, RunPlan([Stage("facts", [FactsStep([], FactsStore())]), Stage("bundle", [step])]), ex,
+                        hosts=plan.hosts, journal=False)
+        done: dict[str, str] = {}
+        runner.bus.subscribe(lambda ev: done.__setitem__(ev.host, ev.status) if isinstance(ev, StepFinished) and ev.step_id == "offline-bundle" else None)
+        await runner.run()
+        return done
+
+    assert await run(KubeadmDryRunExecutor(speed=0)) == {"cp": "changed", "w1": "changed", "w2": "changed"}
+    assert checks == [str(d)]
+    deb = next((d / "debs").glob("kubelet_*.deb"))
+    deb.write_bytes(deb.read_bytes() + b"\0")
+    assert set((await run(KubeadmDryRunExecutor(speed=0))).values()) == {"failed"}
+    assert checks == [str(d), str(d)]

@@ -128,3 +128,21 @@ async def test_write_file_is_atomic_with_backup(tmp_path):
     assert await ex.read_file(HOST, str(target)) == b"b\n"
     assert await ex.read_file(HOST, str(tmp_path / "none")) is None
     assert [p.name for p in target.parent.iterdir()] == ["k.conf"]  # no temp file left
+
+
+async def test_upload_file_copies_atomically_and_knows_unchanged(tmp_path):
+    ex = LocalExecutor()
+    src = tmp_path / "images.tar"
+    src.write_bytes(bytes(range(256)) * 5000)
+    target = tmp_path / "bundle" / "images.tar"
+    target.parent.mkdir()
+    assert (await ex.upload_file(HOST, str(target), str(src), mode=0o640)).changed
+    assert target.read_bytes() == src.read_bytes() and (target.stat().st_mode & 0o777) == 0o640
+    ino = target.stat().st_ino
+    assert not (await ex.upload_file(HOST, str(target), str(src), mode=0o640)).changed
+    assert target.stat().st_ino == ino
+    assert (await ex.upload_file(HOST, str(target), str(src), mode=0o644)).changed  # only the mode differs
+    assert [p.name for p in target.parent.iterdir()] == ["images.tar"]
+    with pytest.raises(ExecError, match="cannot copy .*missing"):
+        await ex.upload_file(HOST, str(target), str(tmp_path / "missing"))
+    assert target.read_bytes() == src.read_bytes()
