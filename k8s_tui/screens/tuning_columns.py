@@ -16,9 +16,18 @@ def fit(text: str, width: int) -> str:
 
 
 def fit_key(text: str, width: int) -> str:
-    """Cut a key in the middle: its start and its end tell keys apart (ip6tables, arptables)."""
+    """Cut a key at its dots, keeping its end whole: the leaf is the name people look for and
+    tells sibling keys apart. First the parts after the family go (net.ipv4.~.gc_thresh1, which
+    keeps ipv4 apart from ipv6), then the family too (~.bridge-nf-call-ip6tables); a leaf longer
+    than the width is cut in its middle instead."""
     if len(text) <= width:
         return text
+    parts = text.split(".")
+    tails = [(parts[:2] + ["~"] + parts[i:]) for i in range(3, len(parts))]  # after the family
+    tails += [(["~"] + parts[i:]) for i in range(1, len(parts))]
+    for cand in (".".join(t) for t in tails):  # each list runs from the longest tail
+        if len(cand) <= width:
+            return cand
     head = max(4, width // 3)
     tail = width - head - 1
     return text[:head] + "~" + text[-tail:]
