@@ -66,10 +66,14 @@ def failure_panel(m: RunState, host: str | None, *, width: int, tall: bool) -> C
     head = f"{what} {host} at {step}{attempt}: "
     width = max(20, width)
     # lines for the message and the hint: a short terminal keeps 3 (the log below needs the room),
-    # a tall one 5 (app.tcss caps the panel there) less the keys line
-    room = 5 - (1 if m.active else 0) if tall else 3
-    hint_lines = (2 if tall else 1) if c is not None and c.hint else 0
-    msg_lines = max(2, room - hint_lines)
+    # 4 when the error and its hint do not fit whole in 3 (cut, they leave the user guessing); a
+    # tall one 5 (app.tcss caps the panel there) less the keys line
+    hint = c.hint if c is not None else ""
+    need_msg = wrapped_lines(msg, width, len(head))
+    need_hint = wrapped_lines(hint, width, 6) if hint else 0
+    room = 5 - (1 if m.active else 0) if tall else (3 if need_msg + need_hint <= 3 else 4)
+    hint_lines = min(need_hint, max(2 if room >= 4 else 1, room - need_msg)) if hint else 0
+    msg_lines = max(1, room - hint_lines)
     lines.append(Content.assemble((f"{what} {host}", "bold $error"), f" at {step}{attempt}: ",
                                   fit_lines(msg, width, msg_lines, len(head))))
     if c is not None and c.hint:

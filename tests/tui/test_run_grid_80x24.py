@@ -175,3 +175,20 @@ def test_fit_lines_keeps_the_start_when_the_end_is_one_word_too_long():
     out = fit_lines(hint, 77, 1, 6)
     assert wrapped_lines(out, 77, 6) == 1 and out.startswith("retry the failed join") and out.endswith("..."), out
     assert fit_lines(hint, 110, 2, 6).endswith(path)  # with the room the path shows, whole
+
+
+async def test_the_hint_shows_whole_at_80x24(short_base):
+    """The demo's verify failure: its message and its hint need two lines each. The panel takes a
+    fourth line rather than cut the hint, the way out the user is looking for, in its middle."""
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await full_run(pilot, short_base)
+        screen.grid.select_host("cp-1")
+        screen.refresh_failure()
+        await settle(pilot)
+        hint = screen.model.cell("cp-1", "verify").hint
+        assert hint and len(hint) > 80
+        r = screen.query_one("#failure").content_region
+        shown = " ".join(ln[r.x:r.right].strip() for ln in lines(app)[r.y:r.bottom])
+        assert "FAILED cp-1 at verify" in shown and "..." not in shown, shown
+        assert " ".join(hint.split()) in " ".join(shown.split()), shown
