@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import json
 import select
@@ -362,11 +363,12 @@ def _interrupted(err: Console, session: RunSession, what: str = "interrupted") -
 
 
 def _run(args: argparse.Namespace, plan: Any, *, action: str, scope: str = "full", run_plan: RunPlan | None = None,
-         resume_from: str | None = None, plan_text: str | None = None) -> int:
-    """Run ``plan`` (its steps for ``scope``, or ``run_plan``) through a RunSession; the exit status."""
+         resume_from: str | None = None, plan_text: str | None = None, of_run: str | None = None) -> int:
+    """Run ``plan`` (its steps for ``scope``, or ``run_plan``) through a RunSession; the exit status.
+    ``of_run``: the recorded run a resume or rollback acts on."""
     out, err = _console(), _err_console()
     try:
-        factory = executor_factory(args)
+        factory = _demo_factory(args, of_run) or executor_factory(args)
     except InputError as e:
         err.print(Text(f"error: {e}", style="bold red"))
         return 2
@@ -489,6 +491,21 @@ def _run_scope(run_id: str) -> str:
         return "full"
 
 
+def _demo_factory(args: argparse.Namespace, of_run: str | None) -> ExecutorFactory | None:
+    """A dry resume or rollback of a run the demo made runs on the demo's own made-up hosts (their
+    stated faults too, no pauses), not on generic ones that would contradict what the demo showed."""
+    if of_run is None or not args.dry_run or getattr(args, "faults", None):
+        return None
+    try:
+        demo = run_info(of_run).demo
+    except (FileNotFoundError, ValueError):
+        return None
+    if not demo:
+        return None
+    _console().print(Text("a run of the demo: this dry run uses the demo's made-up hosts again", style="dim"))
+    return dataclasses.replace(ExecutorFactory.demo(executor_factory(args).options), speed=0.0)
+
+
 def _refuse_dry_record(run_id: str, args: argparse.Namespace, what: str) -> None:
     """A dry run changed nothing, so only another dry run can pick it up."""
     if args.dry_run:
@@ -518,7 +535,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     # what the resume will do, host by host, before it asks or runs (with --dry-run: instead of
     # running it; the dry run that follows runs only the steps listed as to run)
     print_resume_preview(_console(), plan, plan_steps(plan, scope), args.run, done)
-    return _run(args, plan, scope=scope, action="resume", resume_from=args.run, plan_text=text)
+    return _run(args, plan, scope=scope, action="resume", resume_from=args.run, plan_text=text, of_run=args.run)
 
 
 def print_resume_preview(console: Console, plan: Any, run_plan: RunPlan, run_id: str,
@@ -560,7 +577,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     if chain != [args.run]:
         _console().print(f"runs {', '.join(chain)} are one change (a run and the runs that resumed it): each host goes "
                          f"back to how it was before run {chain[0]}")
-    return _run(args, plan, run_plan=rollback_steps(plan, chain), action=what, plan_text=text)
+    return _run(args, plan, run_plan=rollback_steps(plan, chain), action=what, plan_text=text, of_run=args.run)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

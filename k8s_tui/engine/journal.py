@@ -467,6 +467,7 @@ class RunInfo:
     resumed_from: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)  # host -> per-host summary
     dry_run: bool = False  # a dry run's record: nothing on any host was changed
+    demo: bool = False  # the wizard's demo made it (its made-up hosts)
 
     @property
     def ok(self) -> bool:
@@ -487,6 +488,7 @@ def run_info(run_id: str, base: Path | None = None) -> RunInfo:
         hosts=list(meta.get("hosts", [])),
         resumed_from=meta.get("resumed_from"),
         dry_run=bool(meta.get("dry_run")),
+        demo=bool(meta.get("demo")),
     )
     if summ:
         info.status = summ.get("status", "finished")

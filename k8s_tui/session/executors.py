@@ -67,8 +67,11 @@ class ExecutorFactory:
         return record if self.dry_run else state_base
 
     def record_meta(self) -> dict[str, Any]:
-        """What the run's meta.json says of how it ran (a dry run is never resumed for real)."""
-        return {"dry_run": True} if self.dry_run else {}
+        """What the run's meta.json says of how it ran (a dry run is never resumed for real; a demo
+        run's dry resume or rollback sees the demo's made-up hosts again, faults included)."""
+        if not self.dry_run:
+            return {}
+        return {"dry_run": True, **({"demo": True} if self.mode == "demo" else {})}
 
     def locks(self, plan_name: str, run_id: str, *, state_base: Path | None = None, break_lock: bool = False) -> Any:
         """What a run takes before it changes anything (engine/locks.py): the plan's lock on this
@@ -79,18 +82,23 @@ class ExecutorFactory:
             return NoLocks()
         return RunLocks(plan_name, run_id, base=state_base, break_lock=break_lock)
 
-    def make(self, plan: Any = None, prompts: Prompts | None = None) -> Executor:
-        """An executor for the hosts of ``plan``."""
-        if self.mode == "demo":
-            from .demo import demo_executor
+    def make(self, plan: Any = None, prompts: Prompts | None = None, *, done: dict[str, Any] | None = None) -> Executor:
+        """An executor for the hosts of ``plan``. ``done``: a resume's steps finished before
+        (engine.journal.done_steps); a dry run's blank simulated hosts are given what they left."""
+        if self.mode in ("demo", "dry-run"):
+            if self.mode == "demo":
+                from .demo import demo_executor
 
-            return demo_executor(self.speed, faults=self.faults)
-        if self.mode == "dry-run":
-            # simulates the kubeadm tools too (packages it installs, files kubeadm writes), so a
-            # dry run of the whole kubeadm path gets as far as a real one would
-            from ..backends.kubeadm.dryrun import KubeadmDryRunExecutor
+                ex = demo_executor(self.speed, faults=self.faults)
+            else:
+                # simulates the kubeadm tools too (packages it installs, files kubeadm writes), so a
+                # dry run of the whole kubeadm path gets as far as a real one would
+                from ..backends.kubeadm.dryrun import KubeadmDryRunExecutor
 
-            return KubeadmDryRunExecutor(speed=self.speed, faults=self.faults)
+                ex = KubeadmDryRunExecutor(speed=self.speed, faults=self.faults)
+            if done and plan is not None:
+                ex.assume_done(plan, done)
+            return ex
         host_key = prompts.host_key if prompts is not None else None
         secret = prompts.secret if prompts is not None else None
         if self.custom is not None:

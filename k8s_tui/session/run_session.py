@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..engine.events import EventBus, RunFinished, SubscriberFailed
-from ..engine.journal import new_run_id
+from ..engine.journal import done_steps, new_run_id
 from ..engine.planning import plan_steps
 from ..engine.run_state import RunState
 from ..engine.runner import Runner, RunPlan
@@ -35,6 +35,16 @@ from .executors import ExecutorFactory, Prompts
 if TYPE_CHECKING:
     from ..engine.executor import Executor
     from ..model.plan import ClusterPlan
+
+
+def _done_before(resume_from: str | None, state_base: Path | None) -> dict | None:
+    """The steps the resumed run finished (the runner itself says so when the run is unreadable)."""
+    if not resume_from:
+        return None
+    try:
+        return done_steps(resume_from, state_base)
+    except (FileNotFoundError, ValueError, OSError):
+        return None
 
 
 class RunSession:
@@ -63,7 +73,9 @@ class RunSession:
         if run_plan is None:
             # a dry run's local leftovers (the kubeconfig) stay inside its own run record
             run_plan = plan_steps(plan, scope, state_base=factory.local_base(self.record, state_base))
-        self.executor = executor if executor is not None else factory.make(plan, prompts)
+        if executor is None:
+            executor = factory.make(plan, prompts, done=_done_before(resume_from, state_base))
+        self.executor = executor
         # taken before the run changes anything, released when it ends however it ends
         self.locks = factory.locks(plan.name, self.run_id, state_base=state_base, break_lock=break_lock)
         self.runner = Runner(

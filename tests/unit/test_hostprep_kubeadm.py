@@ -262,6 +262,16 @@ def test_verify_does_not_wait_for_a_host_that_never_joined_but_still_copies_the_
     assert len(waits) == 1 and [a for a in waits[0] if a.startswith("node/")] == ["node/cp1"]
 
 
+def test_verify_without_admin_conf_fails_at_once_naming_init(tmp_path):
+    """No admin.conf on the first control plane (init never ran, or a reset): no API server can come
+    up, so verify says so at once instead of polling the API for its whole timeout."""
+    ex = executor()
+    ev = run_steps(make_plan(), [VerifyStep(timeout=3600, interval=0.01, state_base=tmp_path)], ex, facts=False)
+    fin = ev.finished[("cp1", "verify")]
+    assert fin.status == "failed" and f"{ADMIN_CONF} is missing on cp1" in fin.message and "kubeadm-init" in fin.hint
+    assert not [c for c in ex.commands("cp1", step_id="verify", phase="apply") if "get" in c]  # no API polled
+
+
 def test_joins_fail_fast_when_init_failed_and_another_hosts_trouble_is_not_this_hosts():
     plan = make_plan()
     state = ClusterState()

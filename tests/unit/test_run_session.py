@@ -125,6 +125,26 @@ def test_a_dry_runs_record_cannot_be_resumed_or_rolled_back_for_real(tmp_path, s
     assert "(dry run)" in capsys.readouterr().out
 
 
+def test_a_dry_resume_of_a_dry_run_sees_what_its_done_steps_left(tmp_path, state, capsys):
+    """The whole kubeadm path, dry, with a worker failing at its join: the resume skips init as
+    done, yet its verify finds init's admin.conf and the nodes (the dry run's simulated hosts are
+    given what the done steps left), as a real resume would; before, it polled an API that could
+    never answer for verify's whole ten minutes."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN.replace("  - {name: unreachable-lab, address: 192.0.2.13, user: root, roles: [worker]}\n", ""))
+    faults = tmp_path / "faults.yaml"
+    faults.write_text("fail-over-db: {fail: kubeadm-join-workers}\n")
+    assert cli("apply", str(plan), "--dry-run", "--faults", str(faults)) == 1
+    (record,) = (state / "runs").iterdir()
+    capsys.readouterr()
+    assert cli("resume", record.name, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "kubeadm-init" in out and "already done in run" in out
+    rows = {ln.split("│")[0].strip(): ln for ln in out.splitlines() if "│" in ln}
+    assert all("failed" not in rows[h] for h in ("cp-1", "fail-over-db", "slow-lane")), rows
+    assert "kubeconfig:" in out and "verify" not in "".join(ln for ln in out.splitlines() if "failed" in ln)
+
+
 # ------------------------------------------------------------------------------ the factory
 
 
@@ -159,6 +179,23 @@ async def test_the_demos_probe_and_run_see_the_same_kernels():
     for host, facts in DEMO_FACTS.items():
         assert probes[host].kernel == facts["kernel"]
         assert f"kernel {facts['kernel']}" in kernels[host]
+
+
+async def test_a_dry_resume_of_a_demo_run_sees_the_demos_hosts_again(state, capsys):
+    """The demo's summary offers `resume RUN --dry-run`; that resume runs on the demo's made-up
+    hosts (Debian 10 on worker-3, its faults too), not on generic ones contradicting the demo."""
+    from k8s_tui.session.demo import DEMO_FAULTS
+
+    session = RunSession(demo_plan(), ExecutorFactory(mode="demo", speed=0, faults=DEMO_FAULTS), scope="full")
+    await session.run()
+    assert json.loads((state / "runs" / session.run_id / "meta.json").read_text())["demo"] is True
+    capsys.readouterr()
+    code = await asyncio.to_thread(cli, "resume", session.run_id, "--dry-run")
+    out = capsys.readouterr().out
+    assert code == 1 and "uses the demo's made-up hosts again" in out
+    facts = {ln.split()[2]: ln for ln in out.splitlines() if ln.startswith("[") and " facts " in ln}
+    assert f"kernel {DEMO_FACTS['worker-3']['kernel']}" in facts["worker-3"]
+    assert any(" worker-3 " in ln and "preflight" in ln and "failed" in ln for ln in out.splitlines())
 
 
 # ------------------------------------------------------------------------------ nothing lost silently

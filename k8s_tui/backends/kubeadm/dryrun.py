@@ -50,6 +50,29 @@ class KubeadmDryRunExecutor(DryRunExecutor):
         self._init_installed = {"containerd": DEBIAN_CONTAINERD} if installed is None else dict(installed)
         self._installed: dict[str, dict[str, str | None]] = {}
 
+    def assume_done(self, plan: Any, done: dict[str, Any]) -> None:
+        """A dry resume of a dry run: its simulated hosts start blank, so give them what the steps
+        the earlier run finished would have left (packages, the kubeconfigs of init and join), and
+        a step that needs them (verify needs init's admin.conf) sees the cluster the earlier run
+        made, as a real resume would."""
+        version = str(getattr(plan, "kubernetes_version", "") or "")
+        for h in getattr(plan, "hosts", []):
+            steps = done.get(h.name) or {}
+            sim, inst = self.sim(h.name), self.installed(h.name)
+            kubeconfig = _FAKE_KUBECONFIG.replace("{address}", h.address).encode()
+            if "packages" in steps and re.fullmatch(r"\d+\.\d+(\.\d+)?", version):
+                version = version if version.count(".") == 2 else version + ".0"
+                inst.update({"kubeadm": f"v{version}", "kubelet": f"Kubernetes v{version}", "kubectl": f"Client Version: v{version}"})
+            if "runtime" in steps and not inst.get("containerd"):
+                inst["containerd"] = DEBIAN_CONTAINERD
+            if "kubeadm-init" in steps:
+                for path in (ADMIN_CONF, "/etc/kubernetes/super-admin.conf", KUBELET_CONF):
+                    sim.files[path] = kubeconfig
+            if "kubeadm-join-control-planes" in steps:
+                sim.files[KUBELET_CONF] = sim.files[ADMIN_CONF] = kubeconfig
+            if "kubeadm-join-workers" in steps:
+                sim.files[KUBELET_CONF] = kubeconfig
+
     def installed(self, host: str) -> dict[str, str | None]:
         if host not in self._installed:
             self._installed[host] = dict(self._init_installed)

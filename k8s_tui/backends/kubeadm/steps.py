@@ -633,6 +633,12 @@ class VerifyStep(Step):
         want, self.left_out = self.expected(ctx)
         if self.left_out:
             ctx.log(f"skipped by you, so not expected in the cluster: {', '.join(self.left_out)}")
+        # no admin.conf: kubeadm init never ran here (or a reset removed it); no API server will
+        # come up to answer, so say so now rather than after the whole wait
+        if await ctx.read_file(ADMIN_CONF) is None:
+            raise StepFailed(f"{ADMIN_CONF} is missing on {ctx.host.name}: kubeadm init has not run here, or "
+                             "`kubeadm reset` removed it",
+                             "run the kubeadm-init step on this host again (retry it, or resume the run from there)")
         deadline = time.monotonic() + self.timeout
         registered = await self._registered(ctx, deadline)
         missing = [n for n in want if n not in registered]
