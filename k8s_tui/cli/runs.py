@@ -491,6 +491,13 @@ def _run_scope(run_id: str) -> str:
         return "full"
 
 
+def _is_dry_record(run_id: str) -> bool:
+    try:
+        return run_info(run_id).dry_run
+    except (FileNotFoundError, ValueError):
+        return False
+
+
 def _demo_factory(args: argparse.Namespace, of_run: str | None) -> ExecutorFactory | None:
     """A dry resume or rollback of a run the demo made runs on the demo's own made-up hosts (their
     stated faults too, no pauses), not on generic ones that would contradict what the demo showed."""
@@ -577,6 +584,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     if chain != [args.run]:
         _console().print(f"runs {', '.join(chain)} are one change (a run and the runs that resumed it): each host goes "
                          f"back to how it was before run {chain[0]}")
+    if _is_dry_record(args.run):
+        _console().print(Text(f"run {args.run} was a dry run: the backups it made exist only in its own simulation, so "
+                              "this dry rollback finds nothing to restore; it shows what a rollback reads and runs",
+                              style="dim"))
     return _run(args, plan, run_plan=rollback_steps(plan, chain), action=what, plan_text=text, of_run=args.run)
 
 

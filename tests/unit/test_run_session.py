@@ -121,6 +121,9 @@ def test_a_dry_runs_record_cannot_be_resumed_or_rolled_back_for_real(tmp_path, s
     assert "was a dry run: nothing was changed on any host" in capsys.readouterr().err
     assert cli("rollback", record.name, "--yes") == 2
     assert cli("resume", record.name, "--dry-run") == 0
+    capsys.readouterr()
+    assert cli("rollback", record.name, "--dry-run") == 0  # says why it restores nothing
+    assert "exist only in its own simulation" in capsys.readouterr().out
     assert cli("runs") == 0
     assert "(dry run)" in capsys.readouterr().out
 
