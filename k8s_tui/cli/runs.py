@@ -491,23 +491,19 @@ def _run_scope(run_id: str) -> str:
         return "full"
 
 
-def _is_dry_record(run_id: str) -> bool:
+def _record(run_id: str) -> Any:
+    """The run's RunInfo, or None when its record cannot be read (the caller's next step says why)."""
     try:
-        return run_info(run_id).dry_run
+        return run_info(run_id)
     except (FileNotFoundError, ValueError):
-        return False
+        return None
 
 
 def _demo_factory(args: argparse.Namespace, of_run: str | None) -> ExecutorFactory | None:
     """A dry resume or rollback of a run the demo made runs on the demo's own made-up hosts (their
     stated faults too, no pauses), not on generic ones that would contradict what the demo showed."""
-    if of_run is None or not args.dry_run or getattr(args, "faults", None):
-        return None
-    try:
-        demo = run_info(of_run).demo
-    except (FileNotFoundError, ValueError):
-        return None
-    if not demo:
+    info = _record(of_run) if of_run is not None and args.dry_run and not getattr(args, "faults", None) else None
+    if info is None or not info.demo:
         return None
     _console().print(Text("a run of the demo: this dry run uses the demo's made-up hosts again", style="dim"))
     return dataclasses.replace(ExecutorFactory.demo(executor_factory(args).options), speed=0.0)
@@ -515,13 +511,8 @@ def _demo_factory(args: argparse.Namespace, of_run: str | None) -> ExecutorFacto
 
 def _refuse_dry_record(run_id: str, args: argparse.Namespace, what: str) -> None:
     """A dry run changed nothing, so only another dry run can pick it up."""
-    if args.dry_run:
-        return
-    try:
-        dry = run_info(run_id).dry_run
-    except (FileNotFoundError, ValueError):
-        return
-    if dry:
+    info = None if args.dry_run else _record(run_id)
+    if info is not None and info.dry_run:
         raise InputError(f"run {run_id} was a dry run: nothing was changed on any host, so there is nothing to {what}; "
                          f"apply its plan ({run_dir(run_id) / 'plan.yaml'}) for a real run, or add --dry-run")
 
@@ -584,7 +575,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     if chain != [args.run]:
         _console().print(f"runs {', '.join(chain)} are one change (a run and the runs that resumed it): each host goes "
                          f"back to how it was before run {chain[0]}")
-    if _is_dry_record(args.run):
+    info = _record(args.run)
+    if info is not None and info.dry_run:
         _console().print(Text(f"run {args.run} was a dry run: the backups it made exist only in its own simulation, so "
                               "this dry rollback finds nothing to restore; it shows what a rollback reads and runs",
                               style="dim"))

@@ -176,6 +176,13 @@ class Call:
         return f"read {self.path}"
 
 
+def _read_only(host: Host, path: str) -> ExecError:
+    """What the write program answers on a host whose file system is read-only (a stated fault)."""
+    d, base = path.rsplit("/", 1)
+    return ExecError(host.name, f"cannot write {path}: mktemp: failed to create file via template "
+                                f"'{d}/.{base}.k8s-tui.XXXXXX': Read-only file system")
+
+
 class SimHost:
     """The state the dry run keeps for one host."""
 
@@ -419,9 +426,7 @@ class DryRunExecutor:
         await self._pause(host, self.command_latency)
         if self._failing(host):
             call.exit_status = 1
-            d, base = path.rsplit("/", 1)
-            raise ExecError(host.name, f"cannot write {path}: mktemp: failed to create file via template "
-                                       f"'{d}/.{base}.k8s-tui.XXXXXX': Read-only file system")
+            raise _read_only(host, path)
         call.exit_status = 0
         if not changed:
             return WriteResult(changed=False)
@@ -466,7 +471,7 @@ class DryRunExecutor:
         await self._pause(host, self.command_latency)
         if self._failing(host):
             call.exit_status = 1
-            raise ExecError(host.name, f"cannot write {path}: No space left on device")
+            raise _read_only(host, path)
         call.exit_status = 0
         if changed:
             sim.files.pop(path, None)

@@ -7,7 +7,6 @@ quotes each word with ``shlex.quote`` itself, so no caller ever builds shell tex
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -67,18 +66,14 @@ class WriteResult:
     backup: str | None = None  # path on the host where the previous content was saved
 
 
-def file_digest(source: str, sha256: str | None = None, chunk: int = 1 << 20) -> tuple[str, int]:
+def file_digest(source: str, sha256: str | None = None) -> tuple[str, int]:
     """(sha256, size) of a local file, read in chunks unless the digest is given: what an upload
     compares and checks (blocking: run it in a thread)."""
-    if sha256 is not None:
-        return sha256, os.stat(source).st_size
-    h = hashlib.sha256()
-    n = 0
-    with open(source, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-            n += len(block)
-    return h.hexdigest(), n
+    from pathlib import Path
+
+    from ..model.bundle import sha256_file  # the one chunked hash; imported here, off start-up
+
+    return sha256 or sha256_file(Path(source)), os.stat(source).st_size
 
 
 @dataclass

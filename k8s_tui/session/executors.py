@@ -61,6 +61,10 @@ class ExecutorFactory:
         """True when nothing made here touches a host."""
         return self.mode != "ssh"
 
+    def outcome_note(self) -> str:
+        """What a finished run's verdict adds about its effect: nothing for a real run."""
+        return " (dry run: nothing was written or run)" if self.dry_run else ""
+
     def local_base(self, record: Path, state_base: Path | None) -> Path | None:
         """Where a run's steps keep what they leave on this machine (the kubeconfig): the user's
         state dir, or for a run that touches no host its own record, so it writes nothing else."""

@@ -69,8 +69,7 @@ class ToolSession:
             return "not run"
         failed = r.failed_step
         if failed is None:
-            dry = " (dry run: nothing was written or run)" if getattr(self.factory, "dry_run", False) else ""
-            return f"{self.plan.tool.value}: all {len(r.outcomes)} step(s) finished{dry}"
+            return f"{self.plan.tool.value}: all {len(r.outcomes)} step(s) finished{self.factory.outcome_note()}"
         more = ""
         if self.plan.tool is Tool.kubeasz:
             more = f"; fix it, then run from step {failed.step.title.split()[0]}"

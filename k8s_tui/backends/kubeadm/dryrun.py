@@ -42,6 +42,22 @@ _FAKE_KUBECONFIG = (
 _PKG_VERSION_RE = re.compile(r"^(?:.*/)?(kubelet|kubeadm|kubectl)[=_-]([0-9][0-9.]*[0-9])")
 
 
+def _init_files(sim: SimHost, address: str) -> None:
+    """What ``kubeadm init`` leaves: the kubeconfigs and the static pod manifests."""
+    kubeconfig = _FAKE_KUBECONFIG.replace("{address}", address).encode()
+    for p in (ADMIN_CONF, "/etc/kubernetes/super-admin.conf", KUBELET_CONF):
+        sim.files[p] = kubeconfig
+    for c in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        sim.files[f"/etc/kubernetes/manifests/{c}.yaml"] = b"# dry run\n"
+
+
+def _join_files(sim: SimHost, address: str, control_plane: bool) -> None:
+    """What ``kubeadm join`` leaves: the kubelet's kubeconfig, and admin.conf on a control plane."""
+    sim.files[KUBELET_CONF] = _FAKE_KUBECONFIG.replace("{address}", address).encode()
+    if control_plane:
+        sim.files[ADMIN_CONF] = sim.files[KUBELET_CONF]
+
+
 class KubeadmDryRunExecutor(DryRunExecutor):
     def __init__(self, *, installed: dict[str, str | None] | None = None, **kw: Any):
         """``installed``: tool -> version line (or None: missing) every host starts with; by default
@@ -59,19 +75,16 @@ class KubeadmDryRunExecutor(DryRunExecutor):
         for h in getattr(plan, "hosts", []):
             steps = done.get(h.name) or {}
             sim, inst = self.sim(h.name), self.installed(h.name)
-            kubeconfig = _FAKE_KUBECONFIG.replace("{address}", h.address).encode()
             if "packages" in steps and re.fullmatch(r"\d+\.\d+(\.\d+)?", version):
                 version = version if version.count(".") == 2 else version + ".0"
                 inst.update({"kubeadm": f"v{version}", "kubelet": f"Kubernetes v{version}", "kubectl": f"Client Version: v{version}"})
             if "runtime" in steps and not inst.get("containerd"):
                 inst["containerd"] = DEBIAN_CONTAINERD
             if "kubeadm-init" in steps:
-                for path in (ADMIN_CONF, "/etc/kubernetes/super-admin.conf", KUBELET_CONF):
-                    sim.files[path] = kubeconfig
-            if "kubeadm-join-control-planes" in steps:
-                sim.files[KUBELET_CONF] = sim.files[ADMIN_CONF] = kubeconfig
-            if "kubeadm-join-workers" in steps:
-                sim.files[KUBELET_CONF] = kubeconfig
+                _init_files(sim, h.address)
+            for sid, control_plane in (("kubeadm-join-control-planes", True), ("kubeadm-join-workers", False)):
+                if sid in steps:
+                    _join_files(sim, h.address, control_plane)
 
     def installed(self, host: str) -> dict[str, str | None]:
         if host not in self._installed:
@@ -168,16 +181,10 @@ class KubeadmDryRunExecutor(DryRunExecutor):
             if "containerd" in words and not inst.get("containerd"):
                 inst["containerd"] = DEBIAN_CONTAINERD if prog == "apt-get" else "containerd containerd.io 1.7.27 05044ec0a9a75232cad458027ca83437aae3f4da"
         elif prog == "kubeadm" and words[1:2] == ["init"] and "phase" not in words:
-            kubeconfig = _FAKE_KUBECONFIG.replace("{address}", host.address).encode()
-            for p in (ADMIN_CONF, "/etc/kubernetes/super-admin.conf", KUBELET_CONF):
-                sim.files[p] = kubeconfig
-            for c in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-                sim.files[f"/etc/kubernetes/manifests/{c}.yaml"] = b"# dry run\n"
+            _init_files(sim, host.address)
         elif prog == "kubeadm" and words[1:2] == ["join"]:
             cfg = sim.files.get(words[words.index("--config") + 1], b"") if "--config" in words else b""
-            sim.files[KUBELET_CONF] = _FAKE_KUBECONFIG.replace("{address}", host.address).encode()
-            if b"controlPlane:" in cfg:
-                sim.files[ADMIN_CONF] = sim.files[KUBELET_CONF]
+            _join_files(sim, host.address, b"controlPlane:" in cfg)
         elif prog == "kubeadm" and words[1:2] == ["reset"]:
             for p in [p for p in sim.files if p.startswith("/etc/kubernetes/") or p.startswith("/var/lib/etcd/")]:
                 del sim.files[p]
